@@ -1,0 +1,186 @@
+"""The registry: every model, dataset, trainer and metric that the loaded plugins registered.
+
+Built once, lazily, by calling each plugin's ``register_*`` hooks one plugin at a time, so a
+plugin whose hook raises is recorded as failed and the others still register.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import replace
+from typing import Any
+
+from attnzoo.errors import DuplicateNameError, PluginError, UnknownNameError
+from attnzoo.plugins import PluginInfo, get_host, strict_mode
+from attnzoo.specs import DatasetSpec, MetricSpec, ModelSpec, Spec, TrainerSpec
+
+_KINDS = {ModelSpec: "model", DatasetSpec: "dataset", TrainerSpec: "trainer", MetricSpec: "metric"}
+_HOOKS = {"register_models", "register_datasets", "register_trainers", "register_metrics"}
+
+
+class Registrar:
+    """Handed to ``register_*`` hooks; ``add`` attributes each spec to the calling plugin."""
+
+    def __init__(self, registry: Registry, plugin: PluginInfo) -> None:
+        self._registry = registry
+        self._plugin = plugin
+
+    def add(self, spec: Spec) -> None:
+        kind = _KINDS.get(type(spec))
+        if kind is None:
+            raise PluginError(f"registry.add() takes a ModelSpec, DatasetSpec, TrainerSpec or MetricSpec, got {type(spec).__name__}.")
+        spec = replace(spec, plugin=self._plugin.distribution or self._plugin.name)
+        table = self._registry.tables[kind]
+        existing = table.get(spec.name)
+        if existing is not None:
+            raise DuplicateNameError(
+                f"{kind} {spec.name!r} is registered twice: by {existing.plugin!r} and by {spec.plugin!r}. "
+                f"Uninstall one of them or disable one with ATTNZOO_DISABLE_PLUGINS."
+            )
+        table[spec.name] = spec
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, Any]] = {k: {} for k in _KINDS.values()}
+        host = get_host()
+        for hook_name in sorted(_HOOKS):
+            for impl in getattr(host.pm.hook, hook_name).get_hookimpls():
+                info = host.plugins.get(impl.plugin_name)
+                if info is None or not info.ok:
+                    continue
+                try:
+                    impl.function(registry=Registrar(self, info))
+                except Exception as exc:
+                    if isinstance(exc, DuplicateNameError) and strict_mode():
+                        raise
+                    host.fail(info, f"{hook_name} raised {type(exc).__name__}: {exc}", exc)
+
+    def get(self, kind: str, name: str) -> Any:
+        table = self.tables[kind]
+        if name in table:
+            return table[name]
+        raise UnknownNameError(unknown_message(kind, name, sorted(table)))
+
+
+def unknown_message(kind: str, name: str, known: list[str]) -> str:
+    lines = [f"Unknown {kind} {name!r}."]
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    if close:
+        lines.append("Did you mean: " + ", ".join(repr(c) for c in close) + "?")
+    lines.append(f"Installed {kind}s: " + (", ".join(known) if known else "none") + ".")
+    failed = get_host().failed()
+    if failed:
+        lines.append("Plugins that failed to load (see `attnzoo plugins`): " + ", ".join(f"{p.name} ({p.error})" for p in failed))
+    lines.append(f"Run `attnzoo {kind}s` to list them; a missing one may need its package installed.")
+    return "\n".join(lines)
+
+
+_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    global _registry
+    if _registry is None:
+        _registry = Registry()
+    return _registry
+
+
+def reset() -> None:
+    global _registry
+    _registry = None
+
+
+# ---------------------------------------------------------------------------------------
+# timm-shaped module-level API
+# ---------------------------------------------------------------------------------------
+
+
+def split_preset(name: str) -> tuple[str, str | None]:
+    """``"diffusion.agnews"`` -> ``("diffusion", "agnews")``; a name without a dot has no preset."""
+    base, dot, preset = name.partition(".")
+    return base, (preset if dot else None)
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    base, preset = split_preset(name)
+    spec: ModelSpec = get_registry().get("model", base)
+    if preset is not None and preset not in spec.presets:
+        known = sorted(spec.presets)
+        close = difflib.get_close_matches(preset, known, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(base + '.' + c for c in close)}?" if close else ""
+        raise UnknownNameError(
+            f"Model {base!r} has no preset {preset!r}.{hint} Presets: "
+            + (", ".join(f"{base}.{p}" for p in known) if known else "none")
+        )
+    return spec
+
+
+def list_models(pattern: str = "*", framework: str | None = None, task: str | None = None, presets: bool = False) -> list[str]:
+    """Names of the registered models matching a glob ``pattern``; ``presets=True`` adds ``name.preset`` entries."""
+    out: list[str] = []
+    for name, spec in sorted(get_registry().tables["model"].items()):
+        if framework and spec.framework != framework:
+            continue
+        if task and spec.task != task:
+            continue
+        candidates = [name] + ([f"{name}.{p}" for p in sorted(spec.presets)] if presets else [])
+        out.extend(c for c in candidates if fnmatch.fnmatch(c, pattern))
+    return out
+
+
+def model_info(name: str) -> dict[str, Any]:
+    """Everything the registry knows about a model, without importing it."""
+    spec = get_model_spec(name)
+    base, preset = split_preset(name)
+    info: dict[str, Any] = {
+        "name": base,
+        "framework": spec.framework,
+        "task": spec.task,
+        "description": spec.description,
+        "plugin": spec.plugin,
+        "config": spec.config,
+        "factory": spec.factory,
+        "paper": spec.paper,
+        "presets": {k: {"model": dict(spec.preset(k).model), "train": dict(spec.preset(k).train), "description": spec.preset(k).description} for k in sorted(spec.presets)},
+        "train_defaults": dict(spec.train_defaults),
+    }
+    if preset:
+        info["preset"] = preset
+    return info
+
+
+def list_datasets(pattern: str = "*", task: str | None = None) -> list[str]:
+    return [n for n, s in sorted(get_registry().tables["dataset"].items()) if fnmatch.fnmatch(n, pattern) and (task is None or s.task == task)]
+
+
+def get_dataset_spec(name: str) -> DatasetSpec:
+    spec: DatasetSpec = get_registry().get("dataset", name)
+    return spec
+
+
+def get_trainer_spec(framework: str) -> TrainerSpec:
+    spec: TrainerSpec = get_registry().get("trainer", framework)
+    return spec
+
+
+def get_metric_spec(name: str) -> MetricSpec:
+    spec: MetricSpec = get_registry().get("metric", name)
+    return spec
+
+
+def list_metrics() -> list[str]:
+    return sorted(get_registry().tables["metric"])
+
+
+def list_plugins() -> list[dict[str, Any]]:
+    """Every plugin that was found, with its hooks and the error of those that failed."""
+    get_registry()  # registration errors are recorded against their plugin
+    rows = []
+    for info in get_host().plugins.values():
+        row = info.as_dict()
+        row["models"] = sorted(n for n, s in get_registry().tables["model"].items() if s.plugin in (info.distribution, info.name))
+        row["datasets"] = sorted(n for n, s in get_registry().tables["dataset"].items() if s.plugin in (info.distribution, info.name))
+        rows.append(row)
+    return rows

@@ -1,0 +1,1 @@
+"""attnzoo plugin package."""
