@@ -1,1 +1,1 @@
-"""attnzoo plugin package."""
+"""attnzoo-datasets: dataset recipes (BBC News, LRA ListOps) registered as an attnzoo plugin."""

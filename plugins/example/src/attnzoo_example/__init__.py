@@ -1,1 +1,1 @@
-"""attnzoo plugin package."""
+"""attnzoo-example: the smallest complete attnzoo model plugin (copy it to start your own)."""

@@ -1,0 +1,300 @@
+"""The Python API: create, save, load, train, evaluate and predict, whatever the framework."""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from attnzoo.config import DataConfig, RunConfig, TokenizerConfig, TrainConfig, validate_config
+from attnzoo.errors import ConfigError, DataError
+from attnzoo.registry import get_model_spec, get_trainer_spec, split_preset
+
+logger = logging.getLogger(__name__)
+
+# model object -> (registered name, config): lets save_model(model, dir) work on any framework
+_MODEL_INFO: weakref.WeakKeyDictionary[Any, tuple[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def get_backend(framework: str) -> Any:
+    return get_trainer_spec(framework).load_factory()()
+
+
+# ---------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------
+
+
+def build_config(name: str, config: Any = None, **overrides: Any) -> Any:
+    """The validated config of ``name`` (``model.preset``): preset < ``config`` < ``overrides``."""
+    spec = get_model_spec(name)
+    _, preset = split_preset(name)
+    values: dict[str, Any] = dict(spec.preset(preset).model) if preset else {}
+    if config is not None:
+        values.update(config.model_dump(exclude_unset=True) if hasattr(config, "model_dump") else dict(config))
+    values.update(overrides)
+    return validate_config(spec.load_config_class(), values, where=f"config of model {name!r}")
+
+
+def create_model(name: str, config: Any = None, **overrides: Any) -> Any:
+    """Build a registered model (randomly initialised): ``create_model("diffusion.tiny", num_classes=4)``."""
+    spec = get_model_spec(name)
+    cfg = build_config(name, config, **overrides)
+    model = get_backend(spec.framework).build_model(spec, cfg)
+    _MODEL_INFO[model] = (name, cfg)
+    return model
+
+
+def save_model(model: Any, directory: str | Path, *, tokenizer: Any = None, label_names: Sequence[str] | None = None) -> Path:
+    """Save a model built by :func:`create_model` (or loaded) as a portable model folder."""
+    from attnzoo.checkpoint import write_model_dir
+
+    if model not in _MODEL_INFO:
+        raise ConfigError("save_model() needs a model made by attnzoo.create_model() or attnzoo.load_model().")
+    name, cfg = _MODEL_INFO[model]
+    spec = get_model_spec(name)
+    extra = {"labels": list(label_names)} if label_names else {}
+    return write_model_dir(directory, model=model, backend=get_backend(spec.framework), spec=spec, name=name, config=cfg, tokenizer=tokenizer, extra=extra)
+
+
+def load_model(directory: str | Path) -> Any:
+    """Load a model folder or run folder. Returns a :class:`attnzoo.checkpoint.LoadedModel`."""
+    from attnzoo.checkpoint import load_model_dir
+
+    loaded = load_model_dir(directory)
+    _MODEL_INFO[loaded.model] = (loaded.name, loaded.config)
+    return loaded
+
+
+def load_dataset(name: str, **args: Any) -> Any:
+    """A registered dataset recipe, a local CSV/JSONL/Parquet file or folder, or ``hf:<name>``."""
+    from attnzoo.data import resolve_dataset
+
+    return resolve_dataset(name, args)
+
+
+# ---------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------
+
+
+def coerce_run_config(run_config: RunConfig | Mapping[str, Any] | str | Path) -> RunConfig:
+    if isinstance(run_config, RunConfig):
+        return run_config
+    if isinstance(run_config, str | Path):
+        from attnzoo.runs import load_run_config
+
+        return load_run_config(run_config)
+    cfg: RunConfig = validate_config(RunConfig, dict(run_config), where="run config")
+    return cfg
+
+
+def resolve_run_config(cfg: RunConfig, ds: Any = None) -> RunConfig:
+    """Fill in everything a run depends on: training recipe, model args, tokenizer, max length.
+
+    Precedence, lowest first: core defaults < the model's ``train_defaults`` < its preset's
+    recipe < what the user set. The result is written to run.yaml and reproduces the run.
+    """
+    spec = get_model_spec(cfg.model)
+    _, preset = split_preset(cfg.model)
+    p = spec.preset(preset) if preset else None
+    train_values = {**spec.train_defaults, **(p.train if p else {}), **cfg.train.model_dump(exclude_unset=True)}
+    train = validate_config(TrainConfig, train_values, where=f"train config (model {cfg.model!r})")
+    model_args = {**(p.model if p else {}), **cfg.model_args}
+    model_cfg = build_config(cfg.model, None, **model_args)  # validates the keys early
+    data = cfg.data.model_copy(deep=True)
+    if data.max_length is None:
+        hint = getattr(ds, "max_length_hint", None)
+        data.max_length = int(hint or getattr(model_cfg, "max_seq_len", 512))
+    tok_hint = dict(getattr(ds, "tokenizer_hint", None) or {})
+    tok_values = {**tok_hint, **cfg.data.tokenizer.model_dump(exclude_unset=True)}
+    tok = validate_config(TokenizerConfig, tok_values, where="data.tokenizer")
+    if tok.kind == "auto":
+        pretrained = model_cfg.pretrained_tokenizer()
+        tok = tok.model_copy(update={"kind": "pretrained", "path": pretrained} if pretrained else {"kind": "wordpiece"})
+    data.tokenizer = tok
+    if train.monitor not in [*train.metrics, "loss"]:
+        raise ConfigError(f"train.monitor={train.monitor!r} is not among train.metrics {train.metrics} (or 'loss').")
+    return cfg.model_copy(update={"train": train, "model_args": model_args, "data": data})
+
+
+def _subsample(ds: Any, n: int, seed: int) -> None:
+    train = ds.splits["train"]
+    if len(train) > n:
+        idx = np.sort(np.random.default_rng(seed).choice(len(train), size=n, replace=False))
+        ds.splits["train"] = train.select(idx)
+
+
+def prepare_dataset(cfg: RunConfig) -> Any:
+    from attnzoo.data import resolve_dataset
+
+    ds = resolve_dataset(cfg.dataset, cfg.dataset_args, text_column=cfg.data.text_column, label_column=cfg.data.label_column)
+    ds.ensure_splits(cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.split_seed)
+    if cfg.data.max_train_samples:
+        _subsample(ds, cfg.data.max_train_samples, cfg.data.split_seed)
+    ds.check_labels()
+    return ds
+
+
+def train(run_config: RunConfig | Mapping[str, Any] | str | Path, *, overwrite: bool = False, resume: bool = False) -> dict[str, Any]:
+    """Train, select on validation, evaluate test once; return the summary written to final.json."""
+    from attnzoo.data import build_tokenizer, load_tokenizer, prepare_data
+    from attnzoo.metrics import compute_metrics, confusion_matrix
+    from attnzoo.plots import plot_confusion, plot_curves
+    from attnzoo.plugins import call_lifecycle
+    from attnzoo.runs import Run
+
+    requested = coerce_run_config(run_config)
+    ds = prepare_dataset(requested)
+    cfg = resolve_run_config(requested, ds)
+    spec = get_model_spec(cfg.model)
+    run = Run.create(cfg, overwrite=overwrite, resume=resume)
+    cfg = run.config
+    tok_cfg = cfg.data.tokenizer
+    assert cfg.data.max_length is not None  # set by resolve_run_config
+    if ds.pretokenized:
+        tokenizer = None
+    elif run.resumed and (run.state_dir / "tokenizer.json").exists():
+        tokenizer = load_tokenizer(run.state_dir / "tokenizer.json")
+    else:
+        texts = ds.splits["train"][ds.text_column]
+        tokenizer = build_tokenizer(tok_cfg.kind, texts, vocab_size=tok_cfg.vocab_size, min_frequency=tok_cfg.min_frequency, lowercase=tok_cfg.lowercase, path=tok_cfg.path)
+    data = prepare_data(ds, tokenizer, cfg.data.max_length)
+    if tokenizer is not None:
+        run.state_dir.mkdir(exist_ok=True)
+        from attnzoo.io import atomic_write
+
+        atomic_write(run.state_dir / "tokenizer.json", lambda tmp: tokenizer.save(tmp))
+
+    backend = get_backend(spec.framework)
+    derived = {"vocab_size": data.vocab_size, "num_classes": data.num_classes, "pad_token_id": data.pad_token_id}
+    cls = spec.load_config_class()
+    model_args = {k: v for k, v in derived.items() if k in cls.model_fields}
+    if "max_seq_len" in cls.model_fields:
+        explicit = cfg.model_args.get("max_seq_len")
+        if explicit is not None and explicit < cfg.data.max_length:
+            raise ConfigError(f"data.max_length={cfg.data.max_length} exceeds the model's max_seq_len={explicit}; lower one or raise the other.")
+        model_args["max_seq_len"] = explicit or cfg.data.max_length
+    model_cfg = build_config(cfg.model, None, **{**cfg.model_args, **model_args})
+    if hasattr(backend, "seed"):
+        backend.seed(cfg.train.seed)
+    model = backend.build_model(spec, model_cfg)
+    _MODEL_INFO[model] = (cfg.model, model_cfg)
+    run.meta = {
+        "spec": spec, "name": cfg.model, "config": model_cfg, "tokenizer": tokenizer,
+        "extra": {"labels": data.label_names, "max_length": cfg.data.max_length, "pretokenized": ds.pretokenized, "dataset": cfg.dataset},
+    }
+    t0 = time.perf_counter()
+    call_lifecycle("on_run_start", run=run)
+    try:
+        fit = backend.fit(run, model, data)
+        eval_bs = cfg.train.eval_batch_size or 2 * cfg.train.batch_size
+        probs = backend.predict_proba(model, data.batches("test", eval_bs))
+        test = compute_metrics(cfg.train.metrics, data.labels["test"], probs)
+        rows = run.read_metrics()
+        best_row = next((r for r in rows if r["epoch"] == fit["best_epoch"]), {})
+        result = {
+            "status": "completed",
+            "run_dir": str(run.dir),
+            "model": cfg.model,
+            "dataset": cfg.dataset,
+            "seed": cfg.train.seed,
+            "best_epoch": fit["best_epoch"],
+            "stop_reason": fit["stop_reason"],
+            "val": {k.removeprefix("val_"): v for k, v in best_row.items() if k.startswith("val_")},
+            "test": test,
+            "num_parameters": backend.num_parameters(model),
+            "train_seconds": time.perf_counter() - t0,
+            "samples_per_s": float(np.mean([r["samples_per_s"] for r in rows])) if rows else None,
+            "tokens_per_s": float(np.mean([r["tokens_per_s"] for r in rows])) if rows else None,
+            "num_examples": {s: data.num_examples(s) for s in data.labels},
+            "split": ds.split_info,
+        }
+        run.write_final(result)
+        plot_curves(rows, run.dir / "curves.png", title=f"{cfg.model} on {cfg.dataset}")
+        cm = confusion_matrix(data.labels["test"], probs.argmax(-1), data.num_classes)
+        plot_confusion(cm, data.label_names, run.dir / "confusion.png")
+    except BaseException as exc:
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        call_lifecycle("on_run_end", run=run, result={"status": status, "error": f"{type(exc).__name__}: {exc}"})
+        raise
+    call_lifecycle("on_run_end", run=run, result=result)
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# Evaluation and prediction
+# ---------------------------------------------------------------------------------------
+
+
+def _as_loaded(model_or_dir: Any) -> Any:
+    from attnzoo.checkpoint import LoadedModel
+
+    return model_or_dir if isinstance(model_or_dir, LoadedModel) else load_model(model_or_dir)
+
+
+def _encode(loaded: Any, texts: Sequence[str]) -> list[np.ndarray]:
+    from attnzoo.data.prepare import encode_texts
+
+    if loaded.tokenizer is None:
+        raise DataError(f"Model {loaded.name!r} was trained on pre-tokenized ids and has no tokenizer: pass token ids instead of text.")
+    return encode_texts(loaded.tokenizer, list(texts), int(loaded.meta.get("max_length") or 512))
+
+
+def evaluate(model_or_dir: Any, dataset: str | None = None, split: str = "test", *, batch_size: int = 32, **dataset_args: Any) -> dict[str, Any]:
+    """Metrics of a saved model on a dataset split (default: the run's own dataset and split)."""
+    from attnzoo.data.prepare import pad_batch
+    from attnzoo.metrics import compute_metrics
+    from attnzoo.runs import load_run_config
+
+    loaded = _as_loaded(model_or_dir)
+    run_cfg = None
+    if isinstance(model_or_dir, str | Path) and (Path(model_or_dir) / "run.yaml").exists():
+        run_cfg = load_run_config(model_or_dir)
+    if dataset is None and run_cfg is None:
+        raise ConfigError("evaluate() needs a dataset when given a model folder rather than a run folder.")
+    if run_cfg is not None and (dataset is None or dataset == run_cfg.dataset):
+        cfg = run_cfg if not dataset_args else run_cfg.model_copy(update={"dataset_args": {**run_cfg.dataset_args, **dataset_args}})
+    else:
+        base = run_cfg or RunConfig(model=loaded.name, dataset=str(dataset))
+        cfg = base.model_copy(update={"dataset": str(dataset), "dataset_args": dataset_args, "data": base.data if run_cfg else DataConfig()})
+    ds = prepare_dataset(cfg)
+    if split not in ds.splits:
+        raise DataError(f"Dataset {cfg.dataset!r} has no split {split!r} (splits: {sorted(ds.splits)}).")
+    names = loaded.label_names
+    if names and list(ds.label_names) != names:
+        raise DataError(f"Dataset labels {ds.label_names} differ from the model's labels {names}.")
+    table = ds.splits[split]
+    max_len = int(loaded.meta.get("max_length") or 512)
+    seqs = [np.asarray(x[:max_len]) for x in table["input_ids"]] if ds.pretokenized else _encode(loaded, table[ds.text_column])
+    labels = np.asarray(table[ds.label_column], dtype=np.int64)
+    pad = int(getattr(loaded.config, "pad_token_id", 0))
+    batches = (pad_batch(seqs[i : i + batch_size], pad) for i in range(0, len(seqs), batch_size))
+    probs = loaded.backend.predict_proba(loaded.model, batches)
+    metric_names = run_cfg.train.metrics if run_cfg else ["accuracy", "macro_f1"]
+    return {"dataset": cfg.dataset, "split": split, "num_examples": len(labels), **compute_metrics(metric_names, labels, probs)}
+
+
+def predict(model_or_dir: Any, inputs: str | Sequence[str], *, batch_size: int = 32, top_k: int | None = None) -> list[dict[str, Any]]:
+    """Predicted label and class probabilities for each input text."""
+    from attnzoo.data.prepare import pad_batch
+
+    loaded = _as_loaded(model_or_dir)
+    texts = [inputs] if isinstance(inputs, str) else list(inputs)
+    if not texts:
+        return []
+    seqs = _encode(loaded, texts)
+    pad = int(getattr(loaded.config, "pad_token_id", 0))
+    batches = (pad_batch(seqs[i : i + batch_size], pad) for i in range(0, len(seqs), batch_size))
+    probs = loaded.backend.predict_proba(loaded.model, batches)
+    names = loaded.label_names or [str(i) for i in range(probs.shape[1])]
+    out = []
+    for text, p in zip(texts, probs, strict=True):
+        order = np.argsort(-p)[: top_k or len(p)]
+        out.append({"text": text, "label": names[int(order[0])], "probs": {names[int(i)]: float(p[i]) for i in order}})
+    return out

@@ -1,0 +1,68 @@
+"""PNG plots of training curves and confusion matrices (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> Path | None:
+    """Loss (train and validation) and validation metrics per epoch."""
+    if not rows:
+        return None
+    plt = _pyplot()
+    epochs = [r["epoch"] for r in rows]
+    metric_keys = sorted({k for r in rows for k in r if k.startswith("val_") and k != "val_loss" and isinstance(r[k], int | float)})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for key, label in (("train_loss", "train"), ("val_loss", "validation")):
+        ys = [r.get(key) for r in rows]
+        if any(y is not None for y in ys):
+            axes[0].plot(epochs, ys, marker="o", label=label)
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("loss")
+    axes[0].legend()
+    for key in metric_keys:
+        axes[1].plot(epochs, [r.get(key) for r in rows], marker="o", label=key.removeprefix("val_"))
+    axes[1].set_xlabel("epoch")
+    axes[1].set_ylabel("validation metric")
+    if metric_keys:
+        axes[1].legend()
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_confusion(cm: np.ndarray, labels: list[str], path: str | Path, title: str = "test confusion matrix") -> Path:
+    plt = _pyplot()
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * n, 0.8 + 0.6 * n))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(n), labels, rotation=45, ha="right")
+    ax.set_yticks(range(n), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = cm.max() / 2 if cm.size else 0
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > threshold else "black", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

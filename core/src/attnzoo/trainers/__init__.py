@@ -1,0 +1,1 @@
+"""Training backends (one per framework). Core ships ``torch``."""

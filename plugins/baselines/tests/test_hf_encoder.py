@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from baselines_helpers import PAD, VOCAB, assert_padding_invariant, padded_batch
+from safetensors.torch import load_model, save_model
+
+from attnzoo_baselines.config import HFEncoderConfig
+from attnzoo_baselines.hf_encoder import HFEncoderClassifier
+
+TINY = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2,
+        "num_attention_heads": 2, "intermediate_size": 64, "vocab_size": 128}
+
+
+def make(**kw) -> HFEncoderClassifier:
+    torch.manual_seed(0)
+    base = dict(hf_config=TINY, vocab_size=VOCAB, num_classes=3, pad_token_id=PAD, max_seq_len=64)
+    return HFEncoderClassifier(HFEncoderConfig(**{**base, **kw}))
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_tiny_config_shapes_and_padding_invariance(pooling, seqs):
+    model = make(pooling=pooling)
+    assert model(*padded_batch(seqs, 11))["logits"].shape == (3, 3)
+    assert_padding_invariant(model, seqs)
+
+
+def test_trainer_vocab_overrides_hf_config_vocab():
+    model = make(vocab_size=77)
+    assert model.encoder.get_input_embeddings().num_embeddings == 77
+
+
+def test_pooling_modes_differ(seqs):
+    cls, mean = make(pooling="cls").eval(), make(pooling="mean").eval()
+    batch = padded_batch(seqs, 11)
+    assert not torch.allclose(cls(*batch)["logits"], mean(*batch)["logits"])
+
+
+def test_every_trainable_parameter_gets_a_gradient(seqs):
+    model = make()
+    assert getattr(model.encoder, "pooler", None) is None  # dropped: our pooling never uses it
+    model(*padded_batch(seqs, 11))["logits"].sum().backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_freeze_encoder_trains_only_the_head(seqs):
+    model = make(freeze_encoder=True).train()
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"head.weight", "head.bias"}
+    assert not model.encoder.training  # frozen encoder runs without dropout
+
+
+def test_safetensors_round_trip(tmp_path, seqs):
+    model = make().eval()
+    path = tmp_path / "model.safetensors"
+    save_model(model, str(path))
+    fresh = make()
+    torch.nn.init.zeros_(fresh.head.weight)  # make sure loading really overwrites
+    missing, unexpected = load_model(fresh.eval(), str(path))
+    assert not missing and not unexpected
+    batch = padded_batch(seqs, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(*batch)["logits"], model(*batch)["logits"])
+
+
+def test_local_folder_loads_offline(tmp_path, seqs):
+    model = make().eval()
+    model.encoder.save_pretrained(tmp_path)
+    cfg = HFEncoderConfig(pretrained=str(tmp_path), num_classes=3, max_seq_len=64)
+    assert cfg.pretrained_tokenizer() == str(tmp_path)
+    loaded = HFEncoderClassifier(cfg).eval()
+    loaded.head.load_state_dict(model.head.state_dict())
+    batch = padded_batch(seqs, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(*batch)["logits"], model(*batch)["logits"])
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"pretrained": "some/model", "hf_config": TINY}],
+    ids=["neither", "both"],
+)
+def test_exactly_one_source(kw):
+    with pytest.raises(ValueError, match="exactly one of 'pretrained' and 'hf_config'"):
+        HFEncoderConfig(**kw)
+
+
+def test_hf_config_needs_model_type():
+    with pytest.raises(ValueError, match="model_type"):
+        HFEncoderConfig(hf_config={"hidden_size": 32})
+
+
+def test_missing_pip_package_says_how_to_install():
+    with pytest.raises(ValueError, match="pip install no-such-pkg-xyz"):
+        HFEncoderConfig(pretrained="pkg:no_such_pkg_xyz/model")
+
+
+def test_pkg_reference_resolves_inside_the_package(tmp_path, monkeypatch):
+    (tmp_path / "fake_encoder_pkg" / "model").mkdir(parents=True)
+    (tmp_path / "fake_encoder_pkg" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = HFEncoderConfig(pretrained="pkg:fake_encoder_pkg/model")
+    assert cfg.pretrained == "pkg:fake_encoder_pkg/model"  # the saved config stays portable
+    assert cfg.pretrained_tokenizer() == str(tmp_path / "fake_encoder_pkg" / "model")
+    with pytest.raises(ValueError, match="has no folder"):
+        HFEncoderConfig(pretrained="pkg:fake_encoder_pkg/weights")
+
+
+def test_unreachable_hub_id_is_a_clear_error(monkeypatch):
+    import transformers
+
+    def offline(*args, **kwargs):
+        raise OSError("We couldn't connect to 'https://huggingface.co'")
+
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", offline)
+    cfg = HFEncoderConfig(pretrained="org/not-downloaded", num_classes=2)
+    with pytest.raises(ValueError, match="not a local folder"):
+        HFEncoderClassifier(cfg)
+
+
+def test_max_seq_len_beyond_positions_is_rejected():
+    with pytest.raises(ValueError, match="max_position_embeddings"):
+        make(hf_config={**TINY, "max_position_embeddings": 32}, max_seq_len=64)
