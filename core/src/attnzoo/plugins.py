@@ -131,7 +131,7 @@ class PluginHost:
         """Record a broken plugin; re-raise in strict mode."""
         info.error = message
         self.plugins[info.name] = info
-        logger.warning("attnzoo plugin %r failed to load: %s", info.name, message)
+        logger.info("attnzoo plugin %r failed to load: %s", info.name, message)
         if strict_mode():
             raise PluginError(f"Plugin {info.name!r} ({info.module}) failed: {message}") from exc
 

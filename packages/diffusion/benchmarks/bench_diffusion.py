@@ -7,7 +7,8 @@ Usage::
     python benchmarks/bench_diffusion.py --length 1024 --steps 3   # quicker
 
 Every configuration runs in a fresh subprocess (``--worker``), so allocator caches and peaks of
-one configuration never leak into another. A training step is forward + cross-entropy + backward
+one configuration never leak into another; configurations are run ``--rounds`` times, interleaved,
+and medians are reported (a shared machine's background load then hits every one alike). A training step is forward + cross-entropy + backward
 + AdamW step; the time is the median over ``--steps`` steps after ``--warmup`` steps.
 
 Memory, measured two ways:
@@ -147,6 +148,7 @@ def main() -> None:
     p.add_argument("--vocab", type=int, default=30522)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="run every config this many times, interleaved; report medians")
     p.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ", ".join(CONFIGS))
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -160,13 +162,16 @@ def main() -> None:
           f"D={args.d_model} T={args.iters} B={args.batch} L={args.length} V={args.vocab}")
     print("fused vs reference, eval mode, same weights:", json.dumps(check_outputs(args)))
     passthrough = [a for a in sys.argv[1:]]
-    results = {}
-    for name in args.configs.split(","):
-        out = subprocess.run([sys.executable, __file__, *passthrough, "--worker", name], capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            print(f"{name}: failed\n{out.stderr[-2000:]}")
-            continue
-        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    runs: dict[str, list[dict]] = {}
+    for _ in range(args.rounds):  # interleaved, so load from other processes hits every config alike
+        for name in args.configs.split(","):
+            out = subprocess.run([sys.executable, __file__, *passthrough, "--worker", name], capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                print(f"{name}: failed\n{out.stderr[-2000:]}")
+                continue
+            runs.setdefault(name, []).append(json.loads(out.stdout.strip().splitlines()[-1]))
+    results = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
+    print("per-round step times (s):", json.dumps({n: [round(r["time_s"], 3) for r in rs] for n, rs in runs.items()}))
     ref = results.get("reference")
     print(f"\n{'config':<22}{'step s':>9}{'speedup':>9}{'peak MiB':>10}{'peak x':>8}{'saved MiB':>11}{'saved x':>9}")
     for name, r in results.items():

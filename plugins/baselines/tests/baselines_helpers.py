@@ -27,7 +27,9 @@ def sample_seqs() -> list[list[int]]:
     return [torch.randint(1, VOCAB, (n,), generator=g).tolist() for n in (3, 7, 11)]
 
 
-def assert_padding_invariant(model: torch.nn.Module, seqs: list[list[int]], atol: float = 1e-5) -> None:
+def assert_padding_invariant(
+    model: torch.nn.Module, seqs: list[list[int]], atol: float = 1e-5
+) -> None:
     """Eval logits must not change when more padding is appended."""
     model.eval()
     longest = max(len(s) for s in seqs)

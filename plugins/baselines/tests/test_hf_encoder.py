@@ -8,8 +8,14 @@ from safetensors.torch import load_model, save_model
 from attnzoo_baselines.config import HFEncoderConfig
 from attnzoo_baselines.hf_encoder import HFEncoderClassifier
 
-TINY = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2,
-        "num_attention_heads": 2, "intermediate_size": 64, "vocab_size": 128}
+TINY = {
+    "model_type": "bert",
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "vocab_size": 128,
+}
 
 
 def make(**kw) -> HFEncoderClassifier:

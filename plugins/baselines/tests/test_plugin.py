@@ -42,5 +42,9 @@ def test_presets_validate_and_build(spec, preset):
 
 def test_lra_preset_is_the_lra_listops_shape():
     assert dict(plugin.TRANSFORMER.preset("lra").model) == {
-        "d_model": 512, "n_heads": 8, "n_layers": 4, "d_ff": 1024, "max_seq_len": 2048
+        "d_model": 512,
+        "n_heads": 8,
+        "n_layers": 4,
+        "d_ff": 1024,
+        "max_seq_len": 2048,
     }

@@ -9,14 +9,21 @@ from baselines_helpers import PAD, VOCAB, assert_padding_invariant, padded_batch
 from attnzoo_baselines.config import TransformerConfig
 from attnzoo_baselines.transformer import TransformerClassifier
 
-
 COMBOS = list(itertools.product(("sdpa", "eager"), ("learned", "sinusoidal"), ("mean", "cls")))
 
 
 def make(**kw) -> TransformerClassifier:
     torch.manual_seed(0)
-    base = dict(vocab_size=VOCAB, num_classes=3, pad_token_id=PAD, max_seq_len=32,
-                d_model=16, n_heads=2, n_layers=2, d_ff=32)
+    base = dict(
+        vocab_size=VOCAB,
+        num_classes=3,
+        pad_token_id=PAD,
+        max_seq_len=32,
+        d_model=16,
+        n_heads=2,
+        n_layers=2,
+        d_ff=32,
+    )
     return TransformerClassifier(TransformerConfig(**{**base, **kw}))
 
 
@@ -36,7 +43,9 @@ def test_eager_equals_sdpa(positions, pooling, seqs):
     eager.load_state_dict(sdpa.state_dict())
     batch = padded_batch(seqs, 13)
     with torch.no_grad():
-        torch.testing.assert_close(eager(*batch)["logits"], sdpa(*batch)["logits"], atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            eager(*batch)["logits"], sdpa(*batch)["logits"], atol=1e-5, rtol=0
+        )
 
 
 def test_eager_equals_sdpa_gradients(seqs):

@@ -16,7 +16,13 @@ PAD, UNK = "[PAD]", "[UNK]"
 
 
 def build_tokenizer(kind: str, texts: Iterable[str] | None = None, *, vocab_size: int = 16000, min_frequency: int = 2, lowercase: bool = True, path: str | None = None) -> Any:
-    """Train a ``wordpiece``/``bpe``/``word`` tokenizer on ``texts`` or load a ``pretrained`` one."""
+    """Train a ``wordpiece``/``bpe``/``word`` tokenizer on ``texts`` or load a ``pretrained`` one.
+
+    ``word`` vocabularies are exactly reproducible. WordPiece and BPE come from the tokenizers
+    library, whose trainers break frequency ties in hash order, so two processes may learn
+    slightly different vocabularies from the same text: the tokenizer is therefore saved with
+    the run (and reused on resume), which is what makes a run reproducible.
+    """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     if kind == "pretrained":
@@ -43,10 +49,17 @@ def build_tokenizer(kind: str, texts: Iterable[str] | None = None, *, vocab_size
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
         )
     elif kind == "word":
-        # one id per distinct whitespace token (token streams such as ListOps): no normalisation
-        tok = Tokenizer(models.WordLevel(unk_token=UNK))
+        # one id per distinct whitespace token (token streams such as ListOps): no normalisation.
+        # Built here rather than by the library's trainer so that ids are reproducible across
+        # processes: most frequent first, ties broken alphabetically.
+        from collections import Counter
+
+        counts = Counter(t for text in texts for t in text.split())
+        ranked = sorted((w for w, c in counts.items() if c >= min_frequency), key=lambda w: (-counts[w], w))
+        vocab = {tok_: i for i, tok_ in enumerate([*specials, *ranked[: max(0, vocab_size - len(specials))]])}
+        tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
         tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-        trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=1, special_tokens=specials, show_progress=False)
+        return tok
     else:
         raise ConfigError(f"Unknown tokenizer kind {kind!r}; choose wordpiece, bpe, word or pretrained.")
     tok.train_from_iterator(texts, trainer=trainer)

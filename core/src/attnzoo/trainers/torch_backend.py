@@ -39,8 +39,9 @@ class _Indices(torch.utils.data.Dataset):
 class _EpochSampler(torch.utils.data.Sampler[int]):
     """A fixed permutation for (seed, epoch): the same on every resume, independent of RNG state."""
 
-    def __init__(self, n: int, seed: int, epoch: int, shuffle: bool) -> None:
-        self.order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+    def __init__(self, n: int, seed: int, epoch: int, shuffle: bool, skip: int = 0) -> None:
+        order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+        self.order = order[skip:]
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.order.tolist())
@@ -160,16 +161,20 @@ class TorchBackend:
         done = progress["global_step"] >= total_steps or stopper.should_stop
         while not done and progress["epoch"] <= cfg.epochs:
             epoch = progress["epoch"]
+            # resuming mid-epoch: drop the batches already consumed from this epoch's fixed order
+            skip = progress["step_in_epoch"] * cfg.grad_accum * cfg.batch_size * accelerator.num_processes
             loader = torch.utils.data.DataLoader(
-                _Indices(n_train), batch_size=cfg.batch_size, sampler=_EpochSampler(n_train, cfg.seed, epoch, shuffle=True),
+                _Indices(n_train), batch_size=cfg.batch_size, sampler=_EpochSampler(n_train, cfg.seed, epoch, shuffle=True, skip=skip),
                 collate_fn=lambda idx: to_tensors(data.collate("train", idx)), num_workers=cfg.num_workers,
+                # its own generator: creating an iterator must not draw from the global RNG,
+                # or a resumed epoch would get different dropout masks
+                generator=torch.Generator().manual_seed(cfg.seed + epoch),
             )
             loader = _shard(accelerator, loader)
-            if progress["step_in_epoch"]:
-                loader = accelerator.skip_first_batches(loader, progress["step_in_epoch"] * cfg.grad_accum)
             model.train()
-            loss_sum = torch.zeros((), device=accelerator.device)
-            n_batches, n_samples, n_tokens, t0 = 0, 0, 0, time.perf_counter()
+            # a resumed epoch continues the running loss of the batches done before the kill
+            loss_sum = torch.tensor(progress.get("loss_sum", 0.0), device=accelerator.device)
+            n_batches, n_samples, n_tokens, t0 = progress.get("batches", 0), 0, 0, time.perf_counter()
             bar = _progress_bar(cfg.progress and accelerator.is_main_process, epoch, cfg.epochs, len(loader))
             for batch in loader:
                 labels = batch.pop("labels")
@@ -194,6 +199,7 @@ class TorchBackend:
                     progress["global_step"] += 1
                     progress["step_in_epoch"] += 1
                     if cfg.save_every_steps and progress["global_step"] % cfg.save_every_steps == 0:
+                        progress.update(loss_sum=loss_sum.item(), batches=n_batches)
                         save_state()
                     if progress["global_step"] >= total_steps:
                         break
@@ -243,7 +249,10 @@ class TorchBackend:
 
     def _evaluate(self, accelerator: Any, model: torch.nn.Module, data: Any, split: str, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         n = data.num_examples(split)
-        loader = torch.utils.data.DataLoader(_Indices(n), batch_size=batch_size, shuffle=False, collate_fn=lambda idx: to_tensors(data.collate(split, idx)))
+        loader = torch.utils.data.DataLoader(
+            _Indices(n), batch_size=batch_size, shuffle=False, collate_fn=lambda idx: to_tensors(data.collate(split, idx)),
+            generator=torch.Generator(),  # leave the global RNG untouched
+        )
         loader = _shard(accelerator, loader)
         model.eval()
         probs, labels = [], []

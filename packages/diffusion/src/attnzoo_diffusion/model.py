@@ -11,8 +11,9 @@ also the seed's keys, so its checkpoints load):
 
 * reference (``fused=False``): the seed's code: two shifted copies of h and three Linear layers;
 * fused (``fused=True``): one (D, 3D) matmul on h whose three output blocks are shifted and summed
-  in place, with a hand-written backward that saves only h (not the shifted copies nor the
-  (B, L, 3D) product) and does two matmuls instead of six.
+  in place, no shifted copies of h, and the whole step (mix, MLP, dropout, residual, LayerNorm)
+  as one autograd Function with a hand-written backward (:class:`_FusedStep`). Under autocast the
+  fused mix (:class:`_ShiftMix`) is combined with the stock modules instead.
 
 ``recompute=True`` checkpoints each step: only the input state of each step is stored and the
 step is re-run in the backward pass (the dropout RNG state is replayed, so gradients match).
@@ -29,21 +30,47 @@ from torch.utils.checkpoint import checkpoint
 from attnzoo_diffusion.config import DiffusionConfig
 
 
+def _shift_sum(y: torch.Tensor, circular: bool) -> torch.Tensor:
+    """s_i = y_left[i-1] + y_right[i+1] + y_self[i] from y = [y_left | y_right | y_self] (B, L, 3D)."""
+    y_left, y_right, y_self = y.chunk(3, dim=-1)
+    s = y_self.contiguous()  # (B, L, D)
+    s[:, 1:] += y_left[:, :-1]
+    s[:, :-1] += y_right[:, 1:]
+    if circular:
+        s[:, 0] += y_left[:, -1]
+        s[:, -1] += y_right[:, 0]
+    return s
+
+
+def _shift_sum_backward(grad_s: torch.Tensor, circular: bool) -> torch.Tensor:
+    """Gradient of :func:`_shift_sum` with respect to y: (B, L, D) -> (B, L, 3D)."""
+    grad_y = grad_s.new_empty(*grad_s.shape[:-1], 3 * grad_s.shape[-1])  # (B, L, 3D)
+    g_left, g_right, g_self = grad_y.chunk(3, dim=-1)
+    # y_left[j] fed s[j + 1], y_right[j] fed s[j - 1] (wrapping, or nothing at the ends)
+    g_left[:, :-1] = grad_s[:, 1:]
+    g_right[:, 1:] = grad_s[:, :-1]
+    if circular:
+        g_left[:, -1] = grad_s[:, 0]
+        g_right[:, 0] = grad_s[:, -1]
+    else:
+        g_left[:, -1] = 0
+        g_right[:, 0] = 0
+    g_self.copy_(grad_s)
+    return grad_y
+
+
 class _ShiftMix(torch.autograd.Function):
-    """s_i = W_L h_{i-1} + W_R h_{i+1} + W_S h_i for h of shape (B, L, D), without copies of h."""
+    """s_i = W_L h_{i-1} + W_R h_{i+1} + W_S h_i as one (D, 3D) matmul; saves only h.
+
+    Used by the fused path under autocast (mixed precision), where the stock modules handle
+    the dtypes of the rest of the step.
+    """
 
     @staticmethod
     @torch.amp.custom_fwd(device_type="cuda")
     def forward(ctx: Any, h: torch.Tensor, w_left: torch.Tensor, w_right: torch.Tensor, w_self: torch.Tensor, circular: bool) -> torch.Tensor:
         w = torch.cat([w_left, w_right, w_self], dim=0)  # (3D, D)
-        y = torch.matmul(h, w.t())  # (B, L, 3D): [W_L h | W_R h | W_S h]
-        y_left, y_right, y_self = y.chunk(3, dim=-1)
-        s = y_self.contiguous()  # (B, L, D)
-        s[:, 1:] += y_left[:, :-1]  # position i receives W_L h_{i-1}
-        s[:, :-1] += y_right[:, 1:]  # position i receives W_R h_{i+1}
-        if circular:
-            s[:, 0] += y_left[:, -1]
-            s[:, -1] += y_right[:, 0]
+        s = _shift_sum(torch.matmul(h, w.t()), circular)  # (B, L, 3D) -> (B, L, D)
         ctx.save_for_backward(h, w)
         ctx.circular = circular
         return s
@@ -53,26 +80,67 @@ class _ShiftMix(torch.autograd.Function):
     def backward(ctx: Any, grad_s: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         h, w = ctx.saved_tensors
         d = h.shape[-1]
-        grad_s = grad_s.contiguous()
-        grad_y = grad_s.new_empty(*grad_s.shape[:-1], 3 * d)  # (B, L, 3D)
-        g_left, g_right, g_self = grad_y.chunk(3, dim=-1)
-        # y_left[j] feeds s[j + 1]; y_right[j] feeds s[j - 1] (wrapping or dropped at the ends)
-        g_left[:, :-1] = grad_s[:, 1:]
-        g_right[:, 1:] = grad_s[:, :-1]
-        if ctx.circular:
-            g_left[:, -1] = grad_s[:, 0]
-            g_right[:, 0] = grad_s[:, -1]
-        else:
-            g_left[:, -1] = 0
-            g_right[:, 0] = 0
-        g_self.copy_(grad_s)
-        grad_h = torch.matmul(grad_y, w.to(grad_y.dtype)) if ctx.needs_input_grad[0] else None  # (B, L, D)
-        grad_w: tuple[torch.Tensor | None, ...] = (None, None, None)
-        if any(ctx.needs_input_grad[1:4]):
-            flat_g = grad_y.reshape(-1, 3 * d)  # (B*L, 3D)
-            flat_h = h.reshape(-1, d).to(flat_g.dtype)  # (B*L, D)
-            grad_w = tuple(torch.matmul(flat_g.t(), flat_h).chunk(3, dim=0))  # 3 x (D, D)
+        grad_y = _shift_sum_backward(grad_s.contiguous(), ctx.circular)  # (B, L, 3D)
+        grad_h = torch.matmul(grad_y, w.to(grad_y.dtype)) if ctx.needs_input_grad[0] else None
+        flat_g = grad_y.reshape(-1, 3 * d)  # (B*L, 3D)
+        grad_w = torch.matmul(flat_g.t(), h.reshape(-1, d).to(flat_g.dtype)).chunk(3, dim=0)  # 3 x (D, D)
         return (grad_h, *grad_w, None)
+
+
+class _FusedStep(torch.autograd.Function):
+    """One whole diffusion step in fp32 with a hand-written backward.
+
+    Forward: y = h W3^T (one (D, 3D) GEMM), s = shift-sum(y), z = s W1^T + b1, a = dropout(gelu(z)),
+    x = alpha h + (1 - alpha)(a W2^T + b2) (alpha folded into the GEMM), out = LN(x).
+    It saves h, s, z, the dropout noise, a and x (not the shifted copies, the (B, L, 3D) product,
+    nor the separate alpha/residual temporaries) and does 2 GEMMs per weight instead of 3 + 3 for
+    the neighbour projections. Dropout draws its noise exactly as ``nn.Dropout`` does on CPU
+    (``bernoulli_(1 - p)`` then ``div_(1 - p)`` on a tensor of the same shape), so under the same
+    seed this step and the reference consume the RNG identically.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, h: torch.Tensor, w_left: torch.Tensor, w_right: torch.Tensor, w_self: torch.Tensor,
+                w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor, b2: torch.Tensor, ln_w: torch.Tensor,
+                ln_b: torch.Tensor, alpha: float, p_drop: float, circular: bool, eps: float) -> torch.Tensor:
+        b, length, d = h.shape
+        w3 = torch.cat([w_left, w_right, w_self], dim=0)  # (3D, D)
+        h2 = h.reshape(b * length, d)  # (N, D)
+        s = _shift_sum(torch.mm(h2, w3.t()).view(b, length, 3 * d), circular).view(b * length, d)  # (N, D)
+        z = torch.addmm(b1, s, w1.t())  # (N, 2D)
+        a = torch.nn.functional.gelu(z)
+        noise = None
+        if p_drop > 0:
+            noise = torch.empty_like(z).bernoulli_(1 - p_drop).div_(1 - p_drop)
+            a.mul_(noise)
+        x = torch.addmm(h2, a, w2.t(), beta=alpha, alpha=1 - alpha)  # alpha h + (1 - alpha) a W2^T
+        x.add_(b2, alpha=1 - alpha)
+        out, mean, rstd = torch.native_layer_norm(x, [d], ln_w, ln_b, eps)
+        ctx.save_for_backward(h2, w3, s, z, noise, a, x, mean, rstd, w1, w2, ln_w, ln_b)
+        ctx.alpha, ctx.circular, ctx.shape = alpha, circular, (b, length, d)
+        return out.view(b, length, d)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        h2, w3, s, z, noise, a, x, mean, rstd, w1, w2, ln_w, ln_b = ctx.saved_tensors
+        alpha = ctx.alpha
+        b, length, d = ctx.shape
+        g = grad_out.reshape(b * length, d)  # (N, D)
+        gx, g_ln_w, g_ln_b = torch.ops.aten.native_layer_norm_backward(g, x, [d], mean, rstd, ln_w, ln_b, [True, True, True])
+        gu = gx * (1 - alpha)  # gradient of u = a W2^T + b2
+        g_w2 = torch.mm(gu.t(), a)  # (D, 2D)
+        g_b2 = gu.sum(0)
+        ga = torch.mm(gu, w2)  # (N, 2D)
+        if noise is not None:
+            ga.mul_(noise)
+        gz = torch.ops.aten.gelu_backward(ga, z)
+        g_w1 = torch.mm(gz.t(), s)  # (2D, D)
+        g_b1 = gz.sum(0)
+        gs = torch.mm(gz, w1).view(b, length, d)
+        gy = _shift_sum_backward(gs, ctx.circular).view(b * length, 3 * d)  # (N, 3D)
+        gh = torch.addmm(gx, gy, w3, beta=alpha).view(b, length, d) if ctx.needs_input_grad[0] else None
+        g_left, g_right, g_self = torch.mm(gy.t(), h2).chunk(3, dim=0)  # 3 x (D, D)
+        return (gh, g_left, g_right, g_self, g_w1, g_b1, g_w2, g_b2, g_ln_w, g_ln_b, None, None, None, None)
 
 
 class DiffusionClassifier(nn.Module):
@@ -122,13 +190,20 @@ class DiffusionClassifier(nn.Module):
         circular = cfg.uses_circular_shift
         if mask is not None:
             h = h * mask
-        if cfg.fused:
-            u = self.update_mlp(self._mix_fused(h, circular))
-            mixed = h.mul(cfg.alpha).add_(u, alpha=1.0 - cfg.alpha)
-        else:
+        if not cfg.fused:
             u = self.update_mlp(self._mix_reference(h, circular))
-            mixed = cfg.alpha * h + (1.0 - cfg.alpha) * u
-        return self.layer_norm(mixed)
+            return self.layer_norm(cfg.alpha * h + (1.0 - cfg.alpha) * u)
+        if h.dtype == torch.float32 and not torch.is_autocast_enabled(h.device.type):
+            lin1, _, drop, lin2 = self.update_mlp
+            ln = self.layer_norm
+            p_drop = drop.p if drop.training else 0.0
+            return _FusedStep.apply(
+                h.contiguous(), *(p.weight for p in self.neighbor_proj), lin1.weight, lin1.bias, lin2.weight,
+                lin2.bias, ln.weight, ln.bias, cfg.alpha, p_drop, circular, ln.eps,
+            )
+        # mixed precision / other dtypes: fused neighbour mix, stock modules for the rest
+        u = self.update_mlp(self._mix_fused(h, circular))
+        return self.layer_norm(h.mul(cfg.alpha).add_(u, alpha=1.0 - cfg.alpha))
 
     # ------------------------------------------------------------------ public API
     def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -38,8 +38,8 @@ class BiLSTMClassifier(nn.Module):
         # pack_padded_sequence wants CPU int64 lengths >= 1; an all-padding row reads one pad.
         lengths = attention_mask.sum(1).clamp_min(1).cpu()
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        h, _ = pad_packed_sequence(out, batch_first=True, total_length=n)  # (B, L, 2 * Dh)
+        out = self.lstm(packed)[0]
+        h = pad_packed_sequence(out, batch_first=True, total_length=n)[0]  # (B, L, 2 * Dh)
         if self.config.pooling == "max":
             pooled = masked_max(h, attention_mask)
         else:

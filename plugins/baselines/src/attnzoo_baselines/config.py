@@ -28,7 +28,10 @@ class TransformerConfig(TextClassifierConfig):
     n_layers: int = Field(4, ge=1, description="Number of pre-LN encoder blocks.")
     d_ff: int = Field(1024, ge=1, description="Hidden width of each block's MLP.")
     dropout: float = Field(
-        0.1, ge=0, lt=1, description="Dropout on embeddings, residual branches and the pooled vector."
+        0.1,
+        ge=0,
+        lt=1,
+        description="Dropout on embeddings, residual branches and the pooled vector.",
     )
     attn_dropout: float = Field(
         0.0,
@@ -126,7 +129,9 @@ class HFEncoderConfig(TextClassifierConfig):
         "mean",
         description="'cls': the first token's final hidden state; 'mean': average over non-padding tokens.",
     )
-    dropout: float = Field(0.1, ge=0, lt=1, description="Dropout on the pooled vector before the head.")
+    dropout: float = Field(
+        0.1, ge=0, lt=1, description="Dropout on the pooled vector before the head."
+    )
     freeze_encoder: bool = Field(
         False, description="Train only the head (a linear probe); the encoder's weights stay fixed."
     )
@@ -147,7 +152,9 @@ class HFEncoderConfig(TextClassifierConfig):
                 f"hf_config needs a 'model_type' key (e.g. 'bert'), got keys {sorted(self.hf_config)}."
             )
         if self.pretrained is not None:
-            resolve_pretrained(self.pretrained)  # fail now, with the install hint, not at build time
+            resolve_pretrained(
+                self.pretrained
+            )  # fail now, with the install hint, not at build time
         return self
 
     def resolved_pretrained(self) -> str | None:
@@ -167,10 +174,15 @@ class BiLSTMConfig(TextClassifierConfig):
     """Embedding, bidirectional LSTM over the packed (unpadded) sequence, pooling, linear head."""
 
     d_model: int = Field(128, ge=1, description="Width of the token embeddings.")
-    d_hidden: int = Field(128, ge=1, description="LSTM hidden size per direction (output is 2 x d_hidden).")
+    d_hidden: int = Field(
+        128, ge=1, description="LSTM hidden size per direction (output is 2 x d_hidden)."
+    )
     n_layers: int = Field(1, ge=1, description="Stacked LSTM layers.")
     dropout: float = Field(
-        0.3, ge=0, lt=1, description="Dropout on embeddings, between LSTM layers and on the pooled vector."
+        0.3,
+        ge=0,
+        lt=1,
+        description="Dropout on embeddings, between LSTM layers and on the pooled vector.",
     )
     pooling: Literal["max", "mean"] = Field(
         "max", description="Max or mean over the time steps of non-padding tokens."
@@ -190,6 +202,10 @@ class FastTextConfig(TextClassifierConfig):
         2, description="Longest n-gram: 1 = words only, 2 adds hashed bigrams, 3 also trigrams."
     )
     num_buckets: int = Field(
-        200_000, ge=1, description="Hash buckets shared by all n-grams (n >= 2); collisions share a vector."
+        200_000,
+        ge=1,
+        description="Hash buckets shared by all n-grams (n >= 2); collisions share a vector.",
     )
-    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the mean embedding before the head.")
+    dropout: float = Field(
+        0.0, ge=0, lt=1, description="Dropout on the mean embedding before the head."
+    )

@@ -46,7 +46,9 @@ class FastTextClassifier(nn.Module):
         self.config = config
         self.words = nn.EmbeddingBag(config.vocab_size, config.d_model, mode="sum")
         self.buckets = (
-            nn.EmbeddingBag(config.num_buckets, config.d_model, mode="sum") if config.ngrams > 1 else None
+            nn.EmbeddingBag(config.num_buckets, config.d_model, mode="sum")
+            if config.ngrams > 1
+            else None
         )
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.d_model, config.num_classes)
@@ -73,4 +75,3 @@ class FastTextClassifier(nn.Module):
                 count = count + w.sum(1)
         mean = total / count.clamp_min(1.0).unsqueeze(1)  # (B, D)
         return {"logits": self.head(self.drop(mean))}
-

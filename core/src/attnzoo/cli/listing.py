@@ -1,0 +1,135 @@
+"""``attnzoo plugins | models | datasets | info``: never import a framework."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from attnzoo.cli.main import echo_json
+
+
+def _console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console()
+
+
+def _table(title: str, columns: list[str]):  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        wide = c in ("description", "hooks / error")
+        table.add_column(c, overflow="fold", no_wrap=not wide, ratio=3 if wide else None)
+    return table
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+
+
+@click.command()
+@json_option
+def plugins(as_json: bool) -> None:
+    """List plugins: distribution, version, hooks, and the error of any that failed."""
+    from attnzoo.registry import list_plugins
+
+    rows = list_plugins()
+    if as_json:
+        return echo_json(rows)
+    table = _table("attnzoo plugins", ["name", "distribution", "version", "hooks / error"])
+    for r in rows:
+        detail = f"[red]FAILED: {r['error']}[/red]" if r["error"] else ", ".join(r["hooks"])
+        table.add_row(r["name"], r["distribution"], r["version"], detail)
+    _console().print(table)
+
+
+@click.command()
+@click.argument("pattern", default="*")
+@click.option("--framework", type=click.Choice(["torch", "tensorflow"]), help="Only models of this framework.")
+@click.option("--task", help="Only models for this task.")
+@json_option
+def models(pattern: str, framework: str | None, task: str | None, as_json: bool) -> None:
+    """List registered models (glob PATTERN) with their presets."""
+    from attnzoo.registry import get_model_spec, list_models
+
+    names = list_models(pattern, framework=framework, task=task)
+    specs = [get_model_spec(n) for n in names]
+    if as_json:
+        return echo_json([
+            {"name": s.name, "framework": s.framework, "task": s.task, "plugin": s.plugin, "presets": sorted(s.presets), "description": s.description}
+            for s in specs
+        ])
+    table = _table("attnzoo models", ["model", "presets", "framework", "task", "plugin", "description"])
+    for s in specs:
+        table.add_row(s.name, ", ".join(sorted(s.presets)), s.framework, s.task, s.plugin, s.description)
+    _console().print(table)
+    _warn_failed()
+
+
+@click.command()
+@json_option
+def datasets(as_json: bool) -> None:
+    """List registered dataset recipes (local files and hf:<name> work without registration)."""
+    from attnzoo.registry import get_dataset_spec, list_datasets
+
+    specs = [get_dataset_spec(n) for n in list_datasets()]
+    if as_json:
+        return echo_json([{"name": s.name, "task": s.task, "plugin": s.plugin, "description": s.description} for s in specs])
+    table = _table("attnzoo datasets", ["dataset", "task", "plugin", "description"])
+    for s in specs:
+        table.add_row(s.name, s.task, s.plugin, s.description)
+    _console().print(table)
+    _console().print("Also: any local CSV/TSV/JSONL/Parquet file or folder, and hf:<name> when online.")
+    _warn_failed()
+
+
+@click.command()
+@click.argument("target")
+@json_option
+def info(target: str, as_json: bool) -> None:
+    """Describe a model (NAME or NAME.PRESET) or a run / model folder."""
+    import json as _json
+
+    from attnzoo.registry import model_info
+
+    path = Path(target)
+    if path.exists():
+        from attnzoo.checkpoint import find_model_dir, read_meta
+
+        out: dict = {"path": str(path)}
+        if (path / "run.yaml").exists():
+            import yaml
+
+            out["run"] = yaml.safe_load((path / "run.yaml").read_text())
+            if (path / "final.json").exists():
+                out["final"] = _json.loads((path / "final.json").read_text())
+            if (path / "metrics.jsonl").exists():
+                out["epochs"] = sum(1 for line in (path / "metrics.jsonl").read_text().splitlines() if line.strip())
+        try:
+            mdir = find_model_dir(path)
+            out["model"] = read_meta(mdir)
+            out["config"] = _json.loads((mdir / "config.json").read_text())
+        except Exception as exc:  # a run without a model yet is still worth describing
+            out["model_error"] = str(exc)
+        return echo_json(out) if as_json else _print_tree(out)
+    data = model_info(target)
+    return echo_json(data) if as_json else _print_tree(data)
+
+
+def _print_tree(data: dict) -> None:
+    from rich.pretty import Pretty
+
+    _console().print(Pretty(data, expand_all=False))
+
+
+def _warn_failed() -> None:
+    from attnzoo.plugins import get_host
+
+    failed = get_host().failed()
+    if failed:
+        names = ", ".join(p.name for p in failed)
+        click.echo(f"Warning: {len(failed)} plugin(s) failed to load ({names}); see `attnzoo plugins`.", err=True)
+
+
+COMMANDS = [plugins, models, datasets, info]

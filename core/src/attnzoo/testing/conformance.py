@@ -1,0 +1,198 @@
+"""``ModelConformance``: the checks every attnzoo model package runs on its models.
+
+Subclass it in a package's tests::
+
+    class TestDiffusionConformance(ModelConformance):
+        model_name = "diffusion.tiny"          # a small preset: each check builds the model
+        distribution = "attnzoo-diffusion"
+
+Checks: registration attributed to the distribution; listing models in a fresh interpreter
+imports no framework; config JSON round trip, unknown keys rejected, every field described;
+forward shapes; finite gradients for every trainable parameter; save/load gives identical
+predictions; seeded determinism; a short fit on tiny data lowers the loss. Works for torch
+and Keras models (dispatching on the spec's framework).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from attnzoo.testing.data import tiny_batch
+
+
+class ModelConformance:
+    model_name: ClassVar[str] = ""
+    distribution: ClassVar[str] = ""
+    #: config overrides used when building the model in these checks
+    overrides: ClassVar[dict[str, Any]] = {}
+    vocab_size: ClassVar[int] = 64
+    num_classes: ClassVar[int] = 3
+    seq_len: ClassVar[int] = 12
+    fit_steps: ClassVar[int] = 30
+    fit_lr: ClassVar[float] = 3e-3
+    #: parameters allowed to get no gradient from one batch (e.g. unused embedding rows are fine; whole modules are not)
+    no_grad_ok: ClassVar[tuple[str, ...]] = ()
+    atol: ClassVar[float] = 1e-5
+
+    # -- helpers ------------------------------------------------------------------------
+    @property
+    def spec(self) -> Any:
+        from attnzoo.registry import get_model_spec
+
+        return get_model_spec(self.model_name)
+
+    def build(self, seed: int = 0) -> Any:
+        import attnzoo
+        from attnzoo.api import get_backend
+
+        backend = get_backend(self.spec.framework)
+        if hasattr(backend, "seed"):
+            backend.seed(seed)
+        cls = self.spec.load_config_class()
+        derived = {"vocab_size": self.vocab_size, "num_classes": self.num_classes, "pad_token_id": 0}
+        args = {k: v for k, v in derived.items() if k in cls.model_fields}
+        return attnzoo.create_model(self.model_name, **{**args, **self.overrides})
+
+    def batch(self, seed: int = 0) -> dict[str, np.ndarray]:
+        return tiny_batch(self.vocab_size, self.num_classes, length=self.seq_len, seed=seed)
+
+    def logits(self, model: Any, batch: dict[str, np.ndarray], training: bool = False) -> np.ndarray:
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        if self.spec.framework == "torch":
+            import torch
+
+            model.train(training)
+            with torch.set_grad_enabled(training):
+                out = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})["logits"]
+            return out.detach().float().numpy()
+        return np.asarray(model(inputs, training=training))
+
+    # -- registration and configs ---------------------------------------------------------
+    def test_registered_by_distribution(self) -> None:
+        assert self.spec.plugin == self.distribution, f"{self.model_name} is registered by {self.spec.plugin!r}, expected {self.distribution!r}"
+        assert self.spec.description, "the spec needs a one-line description"
+
+    def test_listing_imports_no_framework(self) -> None:
+        code = (
+            "import sys, json, attnzoo\n"
+            "names = attnzoo.list_models(presets=True)\n"
+            "print(json.dumps({'names': names, 'heavy': [m for m in ('torch', 'tensorflow', 'keras', 'transformers') if m in sys.modules]}))\n"
+        )
+        env = {**os.environ, "ATTNZOO_STRICT_PLUGINS": "1"}
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert self.model_name in out["names"]
+        assert out["heavy"] == [], f"listing models imported {out['heavy']}"
+
+    def test_config_round_trip_and_closed(self) -> None:
+        from attnzoo.api import build_config
+        from attnzoo.errors import ConfigError
+
+        cfg = build_config(self.model_name, **self.overrides)
+        again = type(cfg).model_validate_json(cfg.model_dump_json())
+        assert again == cfg
+        with pytest.raises(ConfigError, match="unknown key"):
+            build_config(self.model_name, definitely_not_a_field=1)
+        undocumented = [n for n, f in type(cfg).model_fields.items() if not f.description]
+        assert not undocumented, f"config fields without Field(description=...): {undocumented}"
+
+    # -- forward, gradients ---------------------------------------------------------------
+    def test_forward_shapes(self) -> None:
+        model = self.build()
+        batch = self.batch()
+        logits = self.logits(model, batch)
+        assert logits.shape == (len(batch["labels"]), self.num_classes)
+        assert np.isfinite(logits).all()
+
+    def test_gradients_finite_for_every_parameter(self) -> None:
+        model = self.build()
+        grads = self._gradients(model, self.batch())
+        missing = [n for n, g in grads.items() if g is None and not any(n.startswith(p) for p in self.no_grad_ok)]
+        assert not missing, f"parameters with no gradient: {missing}"
+        bad = [n for n, g in grads.items() if g is not None and not np.isfinite(g).all()]
+        assert not bad, f"non-finite gradients: {bad}"
+
+    def _gradients(self, model: Any, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray | None]:
+        if self.spec.framework == "torch":
+            import torch
+            import torch.nn.functional as F
+
+            model.train()
+            model.zero_grad(set_to_none=True)
+            inputs = {k: torch.from_numpy(v) for k, v in batch.items() if k != "labels"}
+            out = model(**inputs)
+            labels = torch.from_numpy(batch["labels"])
+            loss = model.compute_loss(out, labels) if hasattr(model, "compute_loss") else F.cross_entropy(out["logits"], labels)
+            loss.backward()
+            return {n: (None if p.grad is None else p.grad.detach().numpy()) for n, p in model.named_parameters() if p.requires_grad}
+        import tensorflow as tf
+
+        inputs = {k: tf.constant(v) for k, v in batch.items() if k != "labels"}
+        with tf.GradientTape() as tape:
+            logits = model(inputs, training=True)
+            loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(batch["labels"], logits, from_logits=True))
+        variables = model.trainable_variables
+        grads = tape.gradient(loss, variables)
+        return {v.path if hasattr(v, "path") else v.name: (None if g is None else np.asarray(tf.convert_to_tensor(g))) for v, g in zip(variables, grads, strict=True)}
+
+    # -- persistence and determinism --------------------------------------------------------
+    def test_save_load_identical_predictions(self, tmp_path: Any) -> None:
+        import attnzoo
+
+        model = self.build()
+        batch = self.batch(seed=1)
+        before = self.logits(model, batch)
+        attnzoo.save_model(model, tmp_path / "m")
+        loaded = attnzoo.load_model(tmp_path / "m")
+        after = self.logits(loaded.model, batch)
+        np.testing.assert_allclose(after, before, rtol=0, atol=self.atol)
+        assert loaded.config == attnzoo.api._MODEL_INFO[model][1]
+
+    def test_seeded_determinism(self) -> None:
+        batch = self.batch(seed=2)
+        a = self.logits(self.build(seed=7), batch)
+        b = self.logits(self.build(seed=7), batch)
+        np.testing.assert_array_equal(a, b)
+        c = self.logits(self.build(seed=8), batch)
+        assert not np.array_equal(a, c), "different seeds gave identical initialisations"
+
+    # -- learning ---------------------------------------------------------------------------
+    def test_short_fit_lowers_loss(self) -> None:
+        batch = tiny_batch(self.vocab_size, self.num_classes, batch=16, length=self.seq_len, seed=3)
+        model = self.build(seed=0)
+        first, last = self._fit(model, batch)
+        assert last < first * 0.9, f"loss did not fall over {self.fit_steps} steps: {first:.4f} -> {last:.4f}"
+
+    def _fit(self, model: Any, batch: dict[str, np.ndarray]) -> tuple[float, float]:
+        if self.spec.framework == "torch":
+            import torch
+            import torch.nn.functional as F
+
+            opt = torch.optim.Adam(model.parameters(), lr=self.fit_lr)
+            inputs = {k: torch.from_numpy(v) for k, v in batch.items() if k != "labels"}
+            labels = torch.from_numpy(batch["labels"])
+            model.train()
+            losses = []
+            for _ in range(self.fit_steps):
+                out = model(**inputs)
+                loss = model.compute_loss(out, labels) if hasattr(model, "compute_loss") else F.cross_entropy(out["logits"], labels)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+            return losses[0], float(np.mean(losses[-3:]))
+        import keras
+
+        model.compile(optimizer=keras.optimizers.Adam(self.fit_lr), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        hist = model.fit(inputs, batch["labels"], epochs=self.fit_steps, batch_size=len(batch["labels"]), verbose=0, shuffle=False)
+        losses = hist.history["loss"]
+        return losses[0], float(np.mean(losses[-3:]))

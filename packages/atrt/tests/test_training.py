@@ -1,0 +1,120 @@
+"""The tensorflow backend end to end: attnzoo.train on a tiny in-memory dataset, then
+evaluate / predict from the run folder, and resume after a simulated kill."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+import attnzoo  # noqa: E402
+from attnzoo import hookimpl  # noqa: E402
+from attnzoo.plugins import get_host  # noqa: E402
+from attnzoo.testing import make_text_dataset  # noqa: E402
+
+@pytest.fixture(scope="module")
+def toy_file(tmp_path_factory):
+    return make_text_dataset(tmp_path_factory.mktemp("data"), n=180, fmt="jsonl")
+
+
+def _config(toy_file, out_dir, name, **train):
+    return {
+        "model": "atrt.tiny",
+        "dataset": str(toy_file),
+        "out_dir": str(out_dir),
+        "name": name,
+        "data": {"tokenizer": {"kind": "word", "min_frequency": 1}},
+        "train": {"epochs": 2, "batch_size": 16, "lr": 3e-3, "progress": False, **train},
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(toy_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    result = attnzoo.train(_config(toy_file, out, "tiny"))
+    return out / "tiny", result
+
+
+def test_train_writes_the_run_folder(trained):
+    run_dir, result = trained
+    assert result["status"] == "completed" and result["best_epoch"] in (1, 2)
+    for name in ("run.yaml", "metrics.jsonl", "final.json", "curves.png", "model/attnzoo.json",
+                 "model/config.json", "model/model.weights.h5", "model/tokenizer.json",
+                 "state/trainer.json", "state/tokenizer.json"):
+        assert (run_dir / name).exists(), name
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert {"train_loss", "val_accuracy", "val_loss", "lr", "samples_per_s", "best"} <= set(rows[0])
+    meta = json.loads((run_dir / "model" / "attnzoo.json").read_text())
+    assert meta["framework"] == "tensorflow" and meta["weights"] == "model.weights.h5"
+    # Test is evaluated once, by core, after training: only final.json holds it.
+    assert "test_accuracy" not in rows[-1] and "test" in result
+
+
+def test_evaluate_and_predict_from_the_run_folder(trained):
+    run_dir, result = trained
+    metrics = attnzoo.evaluate(str(run_dir))
+    np.testing.assert_allclose(metrics["accuracy"], result["test"]["accuracy"])
+    out = attnzoo.predict(str(run_dir), ["match goal team", "bank market shares"])
+    assert len(out) == 2 and set(out[0]["probs"]) == {"money", "sport", "tech"}
+    assert abs(sum(out[0]["probs"].values()) - 1.0) < 1e-5
+    loaded = attnzoo.load_model(str(run_dir))
+    assert loaded.backend.framework == "tensorflow"
+
+
+class _KillAt:
+    """A lifecycle plugin that interrupts the run like Ctrl-C after ``n`` checkpoint saves."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen = n, 0
+
+    @hookimpl
+    def on_checkpoint_saved(self, run, path):
+        if path.endswith("state"):
+            self.seen += 1
+            if self.seen == self.n:
+                raise KeyboardInterrupt
+
+
+@pytest.fixture(scope="module")
+def full_run(toy_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("full")
+    return out / "full", attnzoo.train(_config(toy_file, out, "full", epochs=3))
+
+
+# 144 training examples / 16 = 9 steps per epoch. Kill at the 1st save without
+# save_every_steps: after epoch 1. With save_every_steps=5 the saves are at step 5, at the end
+# of epoch 1 (step 9) and at step 10: the 3rd save is one step into epoch 2.
+@pytest.mark.parametrize(("save_every_steps", "kill_at"), [(None, 1), (5, 3)])
+def test_resume_after_a_kill_matches_an_uninterrupted_run(toy_file, tmp_path, full_run, save_every_steps, kill_at):
+    full_dir, full = full_run
+    extra = {"epochs": 3, "save_every_steps": save_every_steps}
+
+    cfg = _config(toy_file, tmp_path, "killed", **extra)
+    host = get_host()
+    host.register(_KillAt(kill_at), "kill")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            attnzoo.train(cfg)
+    finally:
+        host.unregister("kill")
+    resumed = attnzoo.train(cfg, resume=True)
+
+    assert resumed["val"] == full["val"] and resumed["test"] == full["test"]
+    rows_full = (full_dir / "metrics.jsonl").read_text().splitlines()
+    rows_res = (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()
+    drop = ["samples_per_s", "tokens_per_s", "epoch_seconds"]
+    if save_every_steps:  # as in the torch backend, the resumed epoch's train_loss covers its rest only
+        drop.append("train_loss")
+    strip = [{k: v for k, v in json.loads(r).items() if k not in drop} for r in rows_full]
+    assert strip == [{k: v for k, v in json.loads(r).items() if k not in drop} for r in rows_res]
+
+
+def test_early_stopping_and_max_steps(toy_file, tmp_path):
+    result = attnzoo.train(_config(toy_file, tmp_path, "steps", epochs=5, max_steps=4))
+    assert result["stop_reason"] == "max_steps reached"
+    rows = [json.loads(line) for line in (tmp_path / "steps" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["global_step"] == 4 and len(rows) == 1
