@@ -12,7 +12,9 @@ from attnzoo_atrt.config import ATRTConfig  # noqa: E402
 from attnzoo_atrt.layers import ATRTAttention  # noqa: E402
 from attnzoo_atrt.model import ATRTClassifier  # noqa: E402
 
-TINY = dict(vocab_size=40, num_classes=3, d_model=16, n_heads=2, n_layers=2, d_ff=32, max_seq_len=64)
+TINY = dict(
+    vocab_size=40, num_classes=3, d_model=16, n_heads=2, n_layers=2, d_ff=32, max_seq_len=64
+)
 
 
 def _batch(seed=0, b=4, length=9):

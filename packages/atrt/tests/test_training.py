@@ -10,10 +10,11 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-import attnzoo  # noqa: E402
-from attnzoo import hookimpl  # noqa: E402
-from attnzoo.plugins import get_host  # noqa: E402
-from attnzoo.testing import make_text_dataset  # noqa: E402
+import attnzoo
+from attnzoo import hookimpl
+from attnzoo.plugins import get_host
+from attnzoo.testing import make_text_dataset
+
 
 @pytest.fixture(scope="module")
 def toy_file(tmp_path_factory):
@@ -41,9 +42,18 @@ def trained(toy_file, tmp_path_factory):
 def test_train_writes_the_run_folder(trained):
     run_dir, result = trained
     assert result["status"] == "completed" and result["best_epoch"] in (1, 2)
-    for name in ("run.yaml", "metrics.jsonl", "final.json", "curves.png", "model/attnzoo.json",
-                 "model/config.json", "model/model.weights.h5", "model/tokenizer.json",
-                 "state/trainer.json", "state/tokenizer.json"):
+    for name in (
+        "run.yaml",
+        "metrics.jsonl",
+        "final.json",
+        "curves.png",
+        "model/attnzoo.json",
+        "model/config.json",
+        "model/model.weights.h5",
+        "model/tokenizer.json",
+        "state/trainer.json",
+        "state/tokenizer.json",
+    ):
         assert (run_dir / name).exists(), name
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]
@@ -79,19 +89,15 @@ class _KillAt:
                 raise KeyboardInterrupt
 
 
-@pytest.fixture(scope="module")
-def full_run(toy_file, tmp_path_factory):
-    out = tmp_path_factory.mktemp("full")
-    return out / "full", attnzoo.train(_config(toy_file, out, "full", epochs=3))
-
-
 # 144 training examples / 16 = 9 steps per epoch. Kill at the 1st save without
 # save_every_steps: after epoch 1. With save_every_steps=5 the saves are at step 5, at the end
 # of epoch 1 (step 9) and at step 10: the 3rd save is one step into epoch 2.
 @pytest.mark.parametrize(("save_every_steps", "kill_at"), [(None, 1), (5, 3)])
-def test_resume_after_a_kill_matches_an_uninterrupted_run(toy_file, tmp_path, full_run, save_every_steps, kill_at):
-    full_dir, full = full_run
-    extra = {"epochs": 3, "save_every_steps": save_every_steps}
+def test_resume_after_a_kill_matches_an_uninterrupted_run(
+    toy_file, tmp_path, trained, save_every_steps, kill_at
+):
+    full_dir, full = trained  # the same config, run without interruption
+    extra = {"save_every_steps": save_every_steps}
 
     cfg = _config(toy_file, tmp_path, "killed", **extra)
     host = get_host()
@@ -107,7 +113,8 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(toy_file, tmp_path, fu
     rows_full = (full_dir / "metrics.jsonl").read_text().splitlines()
     rows_res = (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()
     drop = ["samples_per_s", "tokens_per_s", "epoch_seconds"]
-    if save_every_steps:  # as in the torch backend, the resumed epoch's train_loss covers its rest only
+    if save_every_steps:
+        # as in the torch backend, a resumed epoch's train_loss covers only its remaining steps
         drop.append("train_loss")
     strip = [{k: v for k, v in json.loads(r).items() if k not in drop} for r in rows_full]
     assert strip == [{k: v for k, v in json.loads(r).items() if k not in drop} for r in rows_res]
@@ -116,5 +123,7 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(toy_file, tmp_path, fu
 def test_early_stopping_and_max_steps(toy_file, tmp_path):
     result = attnzoo.train(_config(toy_file, tmp_path, "steps", epochs=5, max_steps=4))
     assert result["stop_reason"] == "max_steps reached"
-    rows = [json.loads(line) for line in (tmp_path / "steps" / "metrics.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (tmp_path / "steps" / "metrics.jsonl").read_text().splitlines()
+    ]
     assert rows[-1]["global_step"] == 4 and len(rows) == 1

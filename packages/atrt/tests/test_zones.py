@@ -32,14 +32,19 @@ def test_zone_assignment_with_given_statistics():
     # mu = 0.1, sigma = 0.1 -> moderate zone (0.1, 0.25], high zone > 0.25.
     r = [0.5, 0.3, 0.4, 0.2, 0.175, 0.1, 0.05, 0.9, 0.9]
     valid = [1, 1, 1, 1, 1, 1, 1, 0, 0]  # the 0.9s are padding: they must be ignored
-    scales, zones = zone_scales(
-        _t([[r]]), _t([valid]), CFG, mu=_t([[[0.1]]]), sigma=_t([[[0.1]]])
-    )
+    scales, zones = zone_scales(_t([[r]]), _t([valid]), CFG, mu=_t([[[0.1]]]), sigma=_t([[[0.1]]]))
     scales, zones = scales.numpy()[0, 0], zones.numpy()[0, 0]
 
     assert zones.tolist() == [
-        ZONE_HIGH, ZONE_HIGH, ZONE_HIGH, ZONE_MODERATE, ZONE_MODERATE,
-        ZONE_BASE, ZONE_BASE, ZONE_PAD, ZONE_PAD,
+        ZONE_HIGH,
+        ZONE_HIGH,
+        ZONE_HIGH,
+        ZONE_MODERATE,
+        ZONE_MODERATE,
+        ZONE_BASE,
+        ZONE_BASE,
+        ZONE_PAD,
+        ZONE_PAD,
     ]
     # High zone: by rank 0.5 > 0.4 > 0.3, linear from 1.30 to 1.25.
     np.testing.assert_allclose(scales[[0, 2, 1]], [1.30, 1.275, 1.25], rtol=1e-6)
@@ -61,10 +66,15 @@ def test_single_high_token_gets_the_top_scale():
 
 
 def test_custom_zone_parameters_are_used():
-    cfg = ATRTConfig(high_threshold_std=0.5, high_max=2.0, high_min=1.5, moderate_threshold_std=-1.0)
+    cfg = ATRTConfig(
+        high_threshold_std=0.5, high_max=2.0, high_min=1.5, moderate_threshold_std=-1.0
+    )
     scales, zones = zone_scales(
-        _t([[[0.3, 0.2, 0.12, 0.05]]]), _t([[1, 1, 1, 1]]), cfg,
-        mu=_t([[[0.1]]]), sigma=_t([[[0.1]]]),
+        _t([[[0.3, 0.2, 0.12, 0.05]]]),
+        _t([[1, 1, 1, 1]]),
+        cfg,
+        mu=_t([[[0.1]]]),
+        sigma=_t([[[0.1]]]),
     )
     # high > 0.15: 0.3 (2.0), 0.2 (1.5); moderate (0.0, 0.15]: 0.12, 0.05.
     assert zones.numpy()[0, 0].tolist() == [ZONE_HIGH, ZONE_HIGH, ZONE_MODERATE, ZONE_MODERATE]

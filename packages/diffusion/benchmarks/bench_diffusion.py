@@ -60,7 +60,14 @@ def _build(args: argparse.Namespace, overrides: dict, device: str):
     from attnzoo_diffusion.model import DiffusionClassifier
 
     torch.manual_seed(0)
-    cfg = DiffusionConfig(vocab_size=args.vocab, num_classes=4, d_model=args.d_model, num_iters=args.iters, max_seq_len=args.length, **overrides)
+    cfg = DiffusionConfig(
+        vocab_size=args.vocab,
+        num_classes=4,
+        d_model=args.d_model,
+        num_iters=args.iters,
+        max_seq_len=args.length,
+        **overrides,
+    )
     model = DiffusionClassifier(cfg).to(device)
     gen = torch.Generator().manual_seed(1)
     ids = torch.randint(0, args.vocab, (args.batch, args.length), generator=gen).to(device)
@@ -121,7 +128,15 @@ def worker(args: argparse.Namespace) -> None:
         sync()
         times.append(time.perf_counter() - t0)
     peak = torch.cuda.max_memory_allocated() if device == "cuda" else _rss_kib("VmHWM") * 1024
-    print(json.dumps({"time_s": statistics.median(times), "peak_mib": (peak - base) / 2**20, "saved_mib": saved / 2**20}))
+    print(
+        json.dumps(
+            {
+                "time_s": statistics.median(times),
+                "peak_mib": (peak - base) / 2**20,
+                "saved_mib": saved / 2**20,
+            }
+        )
+    )
 
 
 def check_outputs(args: argparse.Namespace) -> dict:
@@ -135,7 +150,10 @@ def check_outputs(args: argparse.Namespace) -> dict:
         model.config.fused = False
         h_ref = model.hidden_states(ids, mask)
         y_ref = model(ids, mask)["logits"]
-    return {"hidden_max_abs_diff": (h_fused - h_ref).abs().max().item(), "logits_max_abs_diff": (y_fused - y_ref).abs().max().item()}
+    return {
+        "hidden_max_abs_diff": (h_fused - h_ref).abs().max().item(),
+        "logits_max_abs_diff": (y_fused - y_ref).abs().max().item(),
+    }
 
 
 def main() -> None:
@@ -148,8 +166,17 @@ def main() -> None:
     p.add_argument("--vocab", type=int, default=30522)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--steps", type=int, default=3)
-    p.add_argument("--rounds", type=int, default=3, help="run every config this many times, interleaved; report medians")
-    p.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ", ".join(CONFIGS))
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="run every config this many times, interleaved; report medians",
+    )
+    p.add_argument(
+        "--configs",
+        default=",".join(CONFIGS),
+        help="comma-separated subset of " + ", ".join(CONFIGS),
+    )
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -158,27 +185,45 @@ def main() -> None:
 
     import torch
 
-    print(f"device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"D={args.d_model} T={args.iters} B={args.batch} L={args.length} V={args.vocab}")
+    print(
+        f"device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} "
+        f"D={args.d_model} T={args.iters} B={args.batch} L={args.length} V={args.vocab}"
+    )
     print("fused vs reference, eval mode, same weights:", json.dumps(check_outputs(args)))
     passthrough = [a for a in sys.argv[1:]]
     runs: dict[str, list[dict]] = {}
-    for _ in range(args.rounds):  # interleaved, so load from other processes hits every config alike
+    for _ in range(
+        args.rounds
+    ):  # interleaved, so load from other processes hits every config alike
         for name in args.configs.split(","):
-            out = subprocess.run([sys.executable, __file__, *passthrough, "--worker", name], capture_output=True, text=True, check=False)
+            out = subprocess.run(
+                [sys.executable, __file__, *passthrough, "--worker", name],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if out.returncode != 0:
                 print(f"{name}: failed\n{out.stderr[-2000:]}")
                 continue
             runs.setdefault(name, []).append(json.loads(out.stdout.strip().splitlines()[-1]))
-    results = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
-    print("per-round step times (s):", json.dumps({n: [round(r["time_s"], 3) for r in rs] for n, rs in runs.items()}))
+    results = {
+        name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()
+    }
+    print(
+        "per-round step times (s):",
+        json.dumps({n: [round(r["time_s"], 3) for r in rs] for n, rs in runs.items()}),
+    )
     ref = results.get("reference")
-    print(f"\n{'config':<22}{'step s':>9}{'speedup':>9}{'peak MiB':>10}{'peak x':>8}{'saved MiB':>11}{'saved x':>9}")
+    print(
+        f"\n{'config':<22}{'step s':>9}{'speedup':>9}{'peak MiB':>10}{'peak x':>8}{'saved MiB':>11}{'saved x':>9}"
+    )
     for name, r in results.items():
         sp = ref["time_s"] / r["time_s"] if ref else float("nan")
         pk = ref["peak_mib"] / r["peak_mib"] if ref and r["peak_mib"] > 0 else float("nan")
         sv = ref["saved_mib"] / r["saved_mib"] if ref and r["saved_mib"] > 0 else float("nan")
-        print(f"{name:<22}{r['time_s']:>9.3f}{sp:>9.2f}{r['peak_mib']:>10.0f}{pk:>8.2f}{r['saved_mib']:>11.0f}{sv:>9.2f}")
+        print(
+            f"{name:<22}{r['time_s']:>9.3f}{sp:>9.2f}{r['peak_mib']:>10.0f}{pk:>8.2f}{r['saved_mib']:>11.0f}{sv:>9.2f}"
+        )
 
 
 if __name__ == "__main__":

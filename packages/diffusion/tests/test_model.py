@@ -16,7 +16,15 @@ V, C, D, L = 50, 3, 16, 12
 
 def make(seed: int = 0, **kw) -> DiffusionClassifier:
     # gain 1 instead of the seed's 0.02 so that every dependency is far above rounding noise
-    args = {"vocab_size": V, "num_classes": C, "d_model": D, "num_iters": 2, "max_seq_len": 64, "init_gain": 1.0, **kw}
+    args = {
+        "vocab_size": V,
+        "num_classes": C,
+        "d_model": D,
+        "num_iters": 2,
+        "max_seq_len": 64,
+        "init_gain": 1.0,
+        **kw,
+    }
     torch.manual_seed(seed)
     return DiffusionClassifier(DiffusionConfig(**args))
 
@@ -27,7 +35,9 @@ def batch(b: int = 2, length: int = L, seed: int = 1) -> tuple[torch.Tensor, tor
     return ids, torch.ones_like(ids)
 
 
-def changed_positions(model: DiffusionClassifier, j: int, mask: torch.Tensor | None = None) -> set[int]:
+def changed_positions(
+    model: DiffusionClassifier, j: int, mask: torch.Tensor | None = None
+) -> set[int]:
     ids, ones = batch(b=1)
     mask = ones if mask is None else mask
     other = ids.clone()
@@ -49,7 +59,9 @@ def test_receptive_field_is_t_hops_circular(fused, iters, j):
 
 
 @pytest.mark.parametrize("fused", [True, False])
-@pytest.mark.parametrize(("j", "expected"), [(0, {0, 1, 2}), (11, {9, 10, 11}), (5, {3, 4, 5, 6, 7})])
+@pytest.mark.parametrize(
+    ("j", "expected"), [(0, {0, 1, 2}), (11, {9, 10, 11}), (5, {3, 4, 5, 6, 7})]
+)
 def test_receptive_field_is_not_circular_in_masked_mode(fused, j, expected):
     model = make(num_iters=2, fused=fused, mask_in_diffusion=True).eval()
     assert changed_positions(model, j) == expected
@@ -74,7 +86,9 @@ def test_eval_is_deterministic_and_training_adds_noise():
         clean = model(ids, mask)["logits"]
     assert torch.equal(a, b)
     assert not torch.allclose(noisy, a)
-    assert torch.allclose(clean, a, atol=1e-6)  # with dropout 0, the noise is the only train-time change
+    assert torch.allclose(
+        clean, a, atol=1e-6
+    )  # with dropout 0, the noise is the only train-time change
 
 
 # ---------------------------------------------------------------- padding
@@ -87,7 +101,9 @@ def test_masked_mode_appending_pads_keeps_logits(fused):
     padded = torch.cat([ids, torch.zeros(2, 5, dtype=ids.dtype)], dim=1)
     padded_mask = torch.cat([mask, torch.zeros_like(padded[:, :5])], dim=1)
     with torch.no_grad():
-        assert torch.allclose(model(ids, mask)["logits"], model(padded, padded_mask)["logits"], atol=1e-6)
+        assert torch.allclose(
+            model(ids, mask)["logits"], model(padded, padded_mask)["logits"], atol=1e-6
+        )
 
 
 def test_masked_mode_isolates_real_tokens_from_pad_contents():
@@ -108,11 +124,15 @@ def test_faithful_mode_pads_take_part_in_diffusion():
     padded = torch.cat([ids, torch.zeros(2, 5, dtype=ids.dtype)], dim=1)
     padded_mask = torch.cat([mask, torch.zeros_like(padded[:, :5])], dim=1)
     with torch.no_grad():
-        assert not torch.allclose(model(ids, mask)["logits"], model(padded, padded_mask)["logits"], atol=1e-6)
+        assert not torch.allclose(
+            model(ids, mask)["logits"], model(padded, padded_mask)["logits"], atol=1e-6
+        )
         # but the pooling itself ignores them: padded positions never enter the mean
         h = model.hidden_states(padded, padded_mask)
         pooled = h[:, :L].mean(1)
-        assert torch.allclose(model.classifier(pooled), model(padded, padded_mask)["logits"], atol=1e-6)
+        assert torch.allclose(
+            model.classifier(pooled), model(padded, padded_mask)["logits"], atol=1e-6
+        )
 
 
 # ---------------------------------------------------------------- fused == reference
@@ -150,6 +170,7 @@ def test_fused_equals_reference_in_training_with_same_seed():
     h_f, y_f, g_f = _run(model, True, True, ids, mask)
     h_r, y_r, g_r = _run(model, False, True, ids, mask)
     assert (h_f - h_r).abs().max() < 1e-5
+    assert (y_f - y_r).abs().max() < 1e-5
     for n in g_r:
         assert torch.allclose(g_f[n], g_r[n], rtol=1e-4, atol=1e-5), n
 
@@ -172,9 +193,23 @@ def test_hand_written_backwards_pass_gradcheck(circular):
         return torch.randn(*shape, generator=g, dtype=torch.float64, requires_grad=True)
 
     h = rand(2, 5, 4)
-    params = [rand(4, 4), rand(4, 4), rand(4, 4), rand(8, 4), rand(8), rand(4, 8), rand(4), rand(4), rand(4)]
-    assert torch.autograd.gradcheck(lambda x, *p: _FusedStep.apply(x, *p, 0.3, 0.0, circular, 1e-5), (h, *params))
-    assert torch.autograd.gradcheck(lambda x, *p: _ShiftMix.apply(x, *p, circular), (h, *params[:3]))
+    params = [
+        rand(4, 4),
+        rand(4, 4),
+        rand(4, 4),
+        rand(8, 4),
+        rand(8),
+        rand(4, 8),
+        rand(4),
+        rand(4),
+        rand(4),
+    ]
+    assert torch.autograd.gradcheck(
+        lambda x, *p: _FusedStep.apply(x, *p, 0.3, 0.0, circular, 1e-5), (h, *params)
+    )
+    assert torch.autograd.gradcheck(
+        lambda x, *p: _ShiftMix.apply(x, *p, circular), (h, *params[:3])
+    )
 
 
 # ---------------------------------------------------------------- recompute
@@ -214,7 +249,12 @@ def test_state_dict_keys_are_the_seeds():
     keys = set(make().state_dict())
     seed_keys = {"embedding.weight", "layer_norm.weight", "layer_norm.bias"}
     seed_keys |= {f"neighbor_proj.{i}.weight" for i in range(3)}
-    seed_keys |= {f"{m}.{i}.{p}" for m in ("update_mlp", "classifier") for i in (0, 3) for p in ("weight", "bias")}
+    seed_keys |= {
+        f"{m}.{i}.{p}"
+        for m in ("update_mlp", "classifier")
+        for i in (0, 3)
+        for p in ("weight", "bias")
+    }
     assert keys == seed_keys
 
 
@@ -222,7 +262,11 @@ def test_initialisation_follows_the_seed():
     model = DiffusionClassifier(DiffusionConfig(vocab_size=1000, num_classes=4))
     w = model.update_mlp[0].weight  # xavier normal std = gain * sqrt(2 / (fan_in + fan_out))
     assert abs(w.std().item() - 0.02 * (2 / (256 + 512)) ** 0.5) < 1e-4
-    assert all(torch.count_nonzero(m.bias) == 0 for m in model.modules() if isinstance(m, torch.nn.Linear) and m.bias is not None)
+    assert all(
+        torch.count_nonzero(m.bias) == 0
+        for m in model.modules()
+        if isinstance(m, torch.nn.Linear) and m.bias is not None
+    )
     assert abs(model.embedding.weight.std().item() - 0.02) < 1e-3
 
 

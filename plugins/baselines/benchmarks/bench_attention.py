@@ -123,7 +123,7 @@ def worker(args: argparse.Namespace) -> dict:
 
 
 def _child_rss(pid: int) -> int:
-    """Resident set of ``pid`` and its descendants would be nicer; the worker is one process."""
+    """Current resident set of process ``pid`` in bytes (0 once it has exited)."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:

@@ -40,8 +40,15 @@ def test_serialisation_matches_lra_format():
 
 @pytest.mark.parametrize(
     ("expr", "value"),
-    [("[MIN 4 2 7 ]", 2), ("[MAX 4 2 7 ]", 7), ("[MED 1 2 ]", 1), ("[MED 1 2 3 4 ]", 2), ("[MED 9 1 5 ]", 5),
-     ("[SM 9 8 7 ]", 4), ("[MAX 1 [MIN 8 9 ] X", 8)],
+    [
+        ("[MIN 4 2 7 ]", 2),
+        ("[MAX 4 2 7 ]", 7),
+        ("[MED 1 2 ]", 1),
+        ("[MED 1 2 3 4 ]", 2),
+        ("[MED 9 1 5 ]", 5),
+        ("[SM 9 8 7 ]", 4),
+        ("[MAX 1 [MIN 8 9 ] X", 8),
+    ],
 )
 def test_operator_semantics(expr, value):
     assert evaluate_expression(expr) == value
@@ -62,7 +69,10 @@ def test_labels_equal_evaluated_expression(lra_rows):
 def test_lengths_strictly_in_range_and_under_2000_tokens(lra_rows):
     lengths = [len(official_tokens(text)) for text, _ in lra_rows]
     assert all(500 < n < 2000 for n in lengths)
-    assert all("(" not in t and ")" not in t and "]" not in t for t in (preprocess_official(x) for x, _ in lra_rows[:50]))
+    assert all(
+        "(" not in t and ")" not in t and "]" not in t
+        for t in (preprocess_official(x) for x, _ in lra_rows[:50])
+    )
 
 
 def test_majority_class_near_chance_level_of_the_seed(lra_rows):
@@ -97,7 +107,12 @@ def test_generate_tree_forces_leaf_at_max_depth():
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"min_length": 300, "max_length": 300}, {"max_depth": 2, "max_args": 3, "min_length": 50}, {"max_args": 1}]
+    "kwargs",
+    [
+        {"min_length": 300, "max_length": 300},
+        {"max_depth": 2, "max_args": 3, "min_length": 50},
+        {"max_args": 1},
+    ],
 )
 def test_impossible_generator_args_are_rejected(kwargs):
     args = {**MINI, **kwargs}
@@ -165,7 +180,9 @@ def _data_api_available() -> bool:
     return True
 
 
-needs_data_api = pytest.mark.skipif(not _data_api_available(), reason="attnzoo.data not available yet")
+needs_data_api = pytest.mark.skipif(
+    not _data_api_available(), reason="attnzoo.data not available yet"
+)
 
 
 @needs_data_api
@@ -182,7 +199,9 @@ def test_load_listops_mini_official(tmp_path: Path):
 
 @needs_data_api
 def test_load_listops_seed_preprocessing(tmp_path: Path):
-    ds = listops.load_listops(num_train=20, num_val=5, num_test=5, cache_dir=tmp_path, preprocessing="seed", **MINI)
+    ds = listops.load_listops(
+        num_train=20, num_val=5, num_test=5, cache_dir=tmp_path, preprocessing="seed", **MINI
+    )
     assert ds.pretokenized and ds.pretokenized_vocab_size <= 27
     ids = ds.splits["train"]["input_ids"]
     assert all(len(x) <= 300 for x in ids) and all(min(x) >= 2 for x in ids)

@@ -9,6 +9,7 @@ the child when exceeded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -29,6 +30,7 @@ class ChildResult:
     returncode: int | None
     wall_seconds: float
     peak_rss_mb: float | None
+    cpu_seconds: float | None = None  # user + system time of the child (robust to a busy machine)
     killed: str | None = None  # "time budget" | "memory budget" | None
 
 
@@ -51,7 +53,7 @@ def run_worker(
     """
     from attnzoo.io import atomic_write_json
 
-    atomic_write_json(job_path, job)
+    atomic_write_json(job_path, {**job, "parent_pid": os.getpid()})
     if started_path is not None:
         started_path.unlink(missing_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,14 +80,14 @@ def _watch(
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-            return ChildResult(proc.returncode, time.perf_counter() - t0, usage.ru_maxrss * _RSS_UNIT / 2**20, killed)
+            rss = usage.ru_maxrss * _RSS_UNIT / 2**20
+            return ChildResult(proc.returncode, time.perf_counter() - t0, rss, usage.ru_utime + usage.ru_stime, killed)
         now = time.perf_counter()
         if started_at is None and started_path is not None and started_path.exists():
             started_at = now
         if killed is None:
-            if time_budget is not None and started_at is not None and now - started_at > time_budget:
-                killed = "time budget"
-            elif started_at is None and now - t0 > startup_limit:
+            over_time = time_budget is not None and started_at is not None and now - started_at > time_budget
+            if over_time or (started_at is None and now - t0 > startup_limit):
                 killed = "time budget"
             elif memory_budget_mb is not None and _rss_mb(proc.pid) > memory_budget_mb:
                 killed = "memory budget"
@@ -106,10 +108,8 @@ def _rss_mb(pid: int) -> float:
 
 
 def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)  # the child leads its own session: its helpers go too
-    except ProcessLookupError:
-        pass
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

@@ -18,7 +18,7 @@ _METRIC_TITLES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "auc": "AUC", 
 _CSV_FIRST = ("cell_id", "model", "dataset", "seed", "status")
 _CSV_FIELDS = (
     "num_parameters", "samples_per_s", "tokens_per_s", "latency_ms_per_batch", "latency_batch_size", "peak_memory_mb",
-    "memory_kind", "peak_rss_mb", "baseline_rss_mb", "gpu_peak_mb", "train_seconds", "wall_seconds", "best_epoch",
+    "memory_kind", "peak_rss_mb", "baseline_rss_mb", "gpu_peak_mb", "train_seconds", "wall_seconds", "cpu_seconds", "best_epoch",
     "stop_reason", "device", "framework", "versions", "config_hash", "sets", "exit_code", "error", "run_dir",
 )
 
@@ -94,16 +94,23 @@ def _fmt_params(v: float) -> str:
     return f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.1f}k" if v >= 1e3 else f"{v:.0f}"
 
 
+def _test_metric(name: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda r: (r.get("test") or {}).get(name)
+
+
 def columns_for(records: Sequence[dict[str, Any]]) -> list[Column]:
-    cols = [
-        Column(_METRIC_TITLES.get(m, m), (lambda r, m=m: (r.get("test") or {}).get(m)), _metric_direction(m), lambda v: f"{v:.4f}")
+    """The test metrics (but the cross-entropy "loss", kept in results.csv), then the costs."""
+    metrics = [
+        Column(_METRIC_TITLES.get(m, m), _test_metric(m), _metric_direction(m), lambda v: f"{v:.4f}")
         for m in test_metrics(records)
+        if m != "loss"
     ]
-    return cols + [
+    return [
+        *metrics,
         Column("params", lambda r: r.get("num_parameters"), False, _fmt_params),
-        Column("train samples/s", lambda r: r.get("samples_per_s"), True, lambda v: f"{v:,.0f}"),
-        Column("latency ms/batch", lambda r: r.get("latency_ms_per_batch"), False, lambda v: f"{v:.1f}"),
-        Column("peak memory MB", lambda r: r.get("peak_memory_mb"), False, lambda v: f"{v:,.0f}"),
+        Column("samples/s", lambda r: r.get("samples_per_s"), True, lambda v: f"{v:,.0f}"),
+        Column("ms/batch", lambda r: r.get("latency_ms_per_batch"), False, lambda v: f"{v:.1f}"),
+        Column("peak MB", lambda r: r.get("peak_memory_mb"), False, lambda v: f"{v:,.0f}"),
     ]
 
 
@@ -129,7 +136,8 @@ def leaderboard(records: Sequence[dict[str, Any]]) -> tuple[list[Column], dict[s
                 continue
             best = max(means) if c.higher_is_better else min(means)
             for e in entries:
-                e.best[j] = e.stats[j] is not None and np.isclose(e.stats[j][0], best)  # type: ignore[index]
+                stat = e.stats[j]
+                e.best[j] = stat is not None and bool(np.isclose(stat[0], best))
         tables[dataset] = entries
     return cols, tables
 
@@ -143,7 +151,11 @@ def cell_text(c: Column, stat: tuple[float, float | None] | None) -> str:
 
 def leaderboard_markdown(records: Sequence[dict[str, Any]], title: str = "attnzoo benchmark", notes: Sequence[str] = ()) -> str:
     cols, tables = leaderboard(records)
-    lines = [f"# {title}", "", "Mean ± std over seeds (test split, evaluated once after selection on validation). Best per column in **bold**.", ""]
+    lines = [
+        f"# {title}", "",
+        "Mean ± std over seeds: test metrics (evaluated once, after model selection on validation), parameters, "
+        "training samples/s, inference latency per batch, peak memory during training. Best per column in **bold**.", "",
+    ]
     for dataset, entries in tables.items():
         lines += [f"## {dataset}", "", "| model | seeds | " + " | ".join(c.title for c in cols) + " |"]
         lines.append("|---|---:|" + "---:|" * len(cols))
@@ -176,7 +188,7 @@ def print_leaderboard(records: Sequence[dict[str, Any]], console: Any = None) ->
     cols, tables = leaderboard(records)
     for dataset, entries in tables.items():
         table = Table(title=f"leaderboard: {dataset} (mean ± std over seeds; best in bold)", title_justify="left")
-        table.add_column("model")
+        table.add_column("model", no_wrap=True)
         table.add_column("seeds", justify="right")
         for c in cols:
             table.add_column(c.title, justify="right")
@@ -203,8 +215,8 @@ def plot_tradeoffs(out: Path, records: Sequence[dict[str, Any]]) -> list[Path]:
     y_col = 0  # the first test metric (accuracy; AUC for ctr)
     paths = []
     for x_title, name, xlabel in (
-        ("train samples/s", "accuracy_vs_throughput.png", "training throughput (samples/s, log scale)"),
-        ("peak memory MB", "accuracy_vs_memory.png", "peak memory during training (MB, log scale)"),
+        ("samples/s", "accuracy_vs_throughput.png", "training throughput (samples/s, log scale)"),
+        ("peak MB", "accuracy_vs_memory.png", "peak memory during training (MB, log scale)"),
     ):
         paths.append(_scatter(out / name, tables, titles.index(x_title), y_col, xlabel, f"test {titles[y_col]}"))
     return paths

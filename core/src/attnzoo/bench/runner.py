@@ -104,6 +104,7 @@ def run_cell(out: Path, cell: Cell, *, plugins: list[dict[str, str]], timeout: f
         **measured,
         "exit_code": child.returncode,
         "wall_seconds": child.wall_seconds,
+        "cpu_seconds": child.cpu_seconds,
         "peak_rss_mb": child.peak_rss_mb,
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "log": str(log_path),
@@ -155,7 +156,13 @@ class _Progress:
     def __enter__(self) -> _Progress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self.console = Console(stderr=True)
             self.bar = Progress(
@@ -186,7 +193,8 @@ class _Progress:
             metric = next(iter(acc.items()), ("", float("nan")))
             self.console.print(f"[green]done[/] {record['cell_id']}  {metric[0]} {metric[1]:.4f}  {record['wall_seconds']:.0f} s")
         else:
-            self.console.print(f"[red]{status}[/] {record['cell_id']}: {record.get('error')} (log: {record.get('log')})")
+            error = " ".join(str(record.get("error", "")).split())[:200]
+            self.console.print(f"[red]{status}[/] {record['cell_id']}: {error} (log: {record.get('log')})")
 
     def __exit__(self, *exc: object) -> None:
         if self.enabled:

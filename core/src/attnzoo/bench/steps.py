@@ -72,7 +72,7 @@ class KerasStepper:
         self.train_step(inputs, tf.constant(batch["labels"])).numpy()  # .numpy() waits for the step
 
 
-_STEPPERS = {"torch": TorchStepper, "tensorflow": KerasStepper}
+_STEPPERS: dict[str, Any] = {"torch": TorchStepper, "tensorflow": KerasStepper}
 
 
 def make_stepper(framework: str, model: Any) -> Stepper:
@@ -80,5 +80,4 @@ def make_stepper(framework: str, model: Any) -> Stepper:
         cls = _STEPPERS[framework]
     except KeyError:
         raise ConfigError(f"The scaling sweep has no training step for framework {framework!r} (known: {', '.join(_STEPPERS)}).") from None
-    stepper: Stepper = cls(model)
-    return stepper
+    return cls(model)  # type: ignore[no-any-return]

@@ -8,6 +8,7 @@ the parent adds what only it can see (peak RSS, wall time, exit code).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata as md
 import json
@@ -76,10 +77,8 @@ def versions(plugin: str) -> dict[str, str]:
             continue
         if dist in ("torch", "tensorflow", "keras", "transformers") and dist not in sys.modules:
             continue  # only the frameworks the run actually used
-        try:
+        with contextlib.suppress(md.PackageNotFoundError):
             out[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            pass
     return out
 
 
@@ -278,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     job = json.loads(Path(argv[0]).read_text())
+    _die_with_parent(job.get("parent_pid"))
     code = 0
     try:
         register_forwarded_plugins(job.get("plugins", []))
@@ -291,6 +291,18 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
     atomic_write_json(job["result_path"], result)
     return code
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Exit when the benchmark process dies (even by SIGKILL), so no orphan keeps training."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before prctl
+        sys.exit(1)
 
 
 def _is_oom(exc: BaseException) -> bool:

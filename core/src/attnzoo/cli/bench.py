@@ -61,7 +61,7 @@ def bench(
 
     console = Console()
     if scaling:
-        from attnzoo.bench.scaling import ScalingSettings, run_scaling
+        from attnzoo.bench.scaling import DEFAULT_LENGTHS, ScalingSettings, run_scaling
         from attnzoo.registry import get_model_spec
 
         if preset or datasets or seeds or sets:
@@ -72,8 +72,9 @@ def bench(
         names = [n for n in names if n != "all"] + (text_models() if "all" in names else [])
         for n in names:
             get_model_spec(n)
-        settings = ScalingSettings(batch_size=batch_size, steps=steps, time_budget=time_budget, memory_budget_mb=memory_budget,
-                                   **({"lengths": _lengths(lengths)} if lengths else {}))
+        settings = ScalingSettings(
+            lengths=_lengths(lengths) or DEFAULT_LENGTHS, batch_size=batch_size, steps=steps, time_budget=time_budget, memory_budget_mb=memory_budget
+        )
         out = out_dir or Path("bench-results/scaling")
         run_scaling(names, out, settings)
         console.print(f"scaling.csv, scaling.json, scaling_time.png and scaling_memory.png in {out}")
@@ -91,7 +92,11 @@ def bench(
             done = is_done(load_cell(out, cell), not no_retry_failed)
             console.print(f"{'done ' if done else 'to do'}  {cell.id}  {' '.join(cell.sets)}")
         return
-    records = run_bench(matrix, out, retry_failed=not no_retry_failed, cell_timeout=cell_timeout)
+    try:
+        records = run_bench(matrix, out, retry_failed=not no_retry_failed, cell_timeout=cell_timeout)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: finished cells are kept; run the same command again to run only the missing ones.")
+        raise SystemExit(130) from None
     print_leaderboard(records, console)
     console.print(f"results.csv, results.json, leaderboard.md and plots in {out}")
     failed = [r for r in records if r.get("status") != "ok"]

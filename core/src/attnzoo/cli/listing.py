@@ -55,6 +55,7 @@ def models(pattern: str, framework: str | None, task: str | None, as_json: bool)
 
     names = list_models(pattern, framework=framework, task=task)
     specs = [get_model_spec(n) for n in names]
+    _warn_failed()
     if as_json:
         return echo_json([
             {"name": s.name, "framework": s.framework, "task": s.task, "plugin": s.plugin, "presets": sorted(s.presets), "description": s.description}
@@ -64,7 +65,6 @@ def models(pattern: str, framework: str | None, task: str | None, as_json: bool)
     for s in specs:
         table.add_row(s.name, ", ".join(sorted(s.presets)), s.framework, s.task, s.plugin, s.description)
     _console().print(table)
-    _warn_failed()
 
 
 @click.command()
@@ -74,6 +74,7 @@ def datasets(as_json: bool) -> None:
     from attnzoo.registry import get_dataset_spec, list_datasets
 
     specs = [get_dataset_spec(n) for n in list_datasets()]
+    _warn_failed()
     if as_json:
         return echo_json([{"name": s.name, "task": s.task, "plugin": s.plugin, "description": s.description} for s in specs])
     table = _table("attnzoo datasets", ["dataset", "task", "plugin", "description"])
@@ -81,7 +82,6 @@ def datasets(as_json: bool) -> None:
         table.add_row(s.name, s.task, s.plugin, s.description)
     _console().print(table)
     _console().print("Also: any local CSV/TSV/JSONL/Parquet file or folder, and hf:<name> when online.")
-    _warn_failed()
 
 
 @click.command()

@@ -41,13 +41,12 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from attnzoo_atrt.layers import keras, tf  # noqa: E402  (pins KERAS_BACKEND=tensorflow)
-from attnzoo_atrt.losses import build_loss, probabilities  # noqa: E402
-
-from attnzoo.errors import CheckpointError  # noqa: E402
-from attnzoo.io import atomic_dir, atomic_write_json  # noqa: E402
-from attnzoo.metrics import compute_metrics  # noqa: E402
-from attnzoo.training import make_early_stopping, prefixed  # noqa: E402
+from attnzoo.errors import CheckpointError
+from attnzoo.io import atomic_dir, atomic_write_json
+from attnzoo.metrics import compute_metrics
+from attnzoo.training import make_early_stopping, prefixed
+from attnzoo_atrt.layers import keras, tf  # pins KERAS_BACKEND=tensorflow
+from attnzoo_atrt.losses import build_loss, probabilities
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +73,9 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not getattr(resolver, "task_type", None):
         return True
-    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0)
+    return resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0
+    )
 
 
 def dummy_batch() -> dict[str, tf.Tensor]:
@@ -107,7 +108,9 @@ class TensorFlowBackend:
         with self.strategy.scope():
             model = spec.load_factory()(config)
             if not isinstance(model, keras.Model):
-                raise TypeError(f"{spec.factory} built a {type(model).__name__}, not a keras.Model.")
+                raise TypeError(
+                    f"{spec.factory} built a {type(model).__name__}, not a keras.Model."
+                )
             model(dummy_batch(), training=False)
         return model
 
@@ -137,7 +140,9 @@ class TensorFlowBackend:
         try:
             model.load_weights(str(path))
         except ValueError as exc:
-            raise CheckpointError(f"{path} does not match the model built from config.json: {exc}") from exc
+            raise CheckpointError(
+                f"{path} does not match the model built from config.json: {exc}"
+            ) from exc
 
     def num_parameters(self, model: keras.Model) -> int:
         return int(sum(np.prod(v.shape) for v in model.trainable_variables))
@@ -147,7 +152,9 @@ class TensorFlowBackend:
         fn = _predict_fn(model)
         out = []
         for batch in batches:
-            inputs = {k: tf.convert_to_tensor(np.asarray(batch[k], dtype=np.int64)) for k in _INPUT_SPEC}
+            inputs = {
+                k: tf.convert_to_tensor(np.asarray(batch[k], dtype=np.int64)) for k in _INPUT_SPEC
+            }
             out.append(probabilities(fn(inputs).numpy()))
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
@@ -158,11 +165,18 @@ class TensorFlowBackend:
         chief = is_chief(strategy)
         if cfg.mixed_precision != "no":
             # The policy must be set before the model is built, which core does before fit.
-            logger.warning("mixed_precision=%s is not supported by the tensorflow backend; training in float32.", cfg.mixed_precision)
+            logger.warning(
+                "mixed_precision=%s is not supported by the tensorflow backend; training in float32.",
+                cfg.mixed_precision,
+            )
         if cfg.compile:
-            logger.warning("train.compile is a torch option; the tensorflow backend runs tf.function graphs without XLA.")
+            logger.warning(
+                "train.compile is a torch option; the tensorflow backend runs tf.function graphs without XLA."
+            )
         if cfg.num_workers:
-            logger.info("train.num_workers is ignored by the tensorflow backend (tf.data reads the batches).")
+            logger.info(
+                "train.num_workers is ignored by the tensorflow backend (tf.data reads the batches)."
+            )
         keras.utils.set_random_seed(cfg.seed)
         if cfg.deterministic:
             tf.config.experimental.enable_op_determinism()
@@ -189,7 +203,12 @@ class TensorFlowBackend:
             stopper.load_state_dict(saved["early_stopping"])
             if plateau is not None:
                 plateau.load_state_dict(saved["plateau"], optimizer)
-            logger.info("Resuming %s at epoch %d, step %d.", run.dir, progress["epoch"], progress["step_in_epoch"])
+            logger.info(
+                "Resuming %s at epoch %d, step %d.",
+                run.dir,
+                progress["epoch"],
+                progress["step_in_epoch"],
+            )
 
         def save_state() -> None:
             if not chief:
@@ -200,11 +219,14 @@ class TensorFlowBackend:
                 if keep.exists():
                     (tmp / keep.name).write_bytes(keep.read_bytes())
                 write_state(tmp / STATE_FILE, model, optimizer)
-                atomic_write_json(tmp / "trainer.json", {
-                    "progress": progress,
-                    "early_stopping": stopper.state_dict(),
-                    "plateau": plateau.state_dict(optimizer) if plateau is not None else None,
-                })
+                atomic_write_json(
+                    tmp / "trainer.json",
+                    {
+                        "progress": progress,
+                        "early_stopping": stopper.state_dict(),
+                        "plateau": plateau.state_dict(optimizer) if plateau is not None else None,
+                    },
+                )
 
             atomic_dir(run.state_dir, _write)
             run.checkpoint_saved(run.state_dir)
@@ -216,16 +238,26 @@ class TensorFlowBackend:
         while not done and progress["epoch"] <= cfg.epochs:
             epoch = progress["epoch"]
             skip = progress["step_in_epoch"] * cfg.grad_accum  # batches already trained on
-            limit = min(batches_per_epoch - skip, (total_steps - progress["global_step"]) * cfg.grad_accum)
+            limit = min(
+                batches_per_epoch - skip, (total_steps - progress["global_step"]) * cfg.grad_accum
+            )
             counts = {"samples": 0, "tokens": 0}
             dataset = train_dataset(data, global_bs, cfg.seed, epoch, skip, limit, counts, replicas)
             steps = StepCallback(
-                progress, cfg.grad_accum, cfg.save_every_steps, save_state,
+                progress,
+                cfg.grad_accum,
+                cfg.save_every_steps,
+                save_state,
                 bar=_Bar(epoch, cfg.epochs, limit) if cfg.progress and chief else None,
             )
             t0 = time.perf_counter()
             history = model.fit(
-                dataset, epochs=epoch, initial_epoch=epoch - 1, shuffle=False, verbose=0, callbacks=[steps]
+                dataset,
+                epochs=epoch,
+                initial_epoch=epoch - 1,
+                shuffle=False,
+                verbose=0,
+                callbacks=[steps],
             )
             elapsed = time.perf_counter() - t0
             train_loss = float(history.history["loss"][-1])
@@ -258,7 +290,9 @@ class TensorFlowBackend:
             progress.update(epoch=epoch + 1, step_in_epoch=0)
             save_state()
             if stopper.should_stop:
-                stop_reason = f"early stopping: no {cfg.monitor} improvement for {stopper.bad_epochs} epochs"
+                stop_reason = (
+                    f"early stopping: no {cfg.monitor} improvement for {stopper.bad_epochs} epochs"
+                )
                 done = True
             elif progress["global_step"] >= total_steps:
                 stop_reason = "max_steps reached" if cfg.max_steps else "completed"
@@ -294,7 +328,14 @@ def _predict_fn(model: keras.Model) -> Any:
 
 
 def train_dataset(
-    data: Any, batch_size: int, seed: int, epoch: int, skip: int, limit: int, counts: dict[str, int], replicas: int = 1
+    data: Any,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    skip: int,
+    limit: int,
+    counts: dict[str, int],
+    replicas: int = 1,
 ) -> tf.data.Dataset:
     """Batches ``skip .. skip + limit`` of the epoch's shuffled order, as ``(inputs, labels)``.
 
@@ -303,7 +344,9 @@ def train_dataset(
     """
 
     def generate() -> Any:
-        for i, batch in enumerate(data.batches("train", batch_size, shuffle=True, seed=seed, epoch=epoch)):
+        for i, batch in enumerate(
+            data.batches("train", batch_size, shuffle=True, seed=seed, epoch=epoch)
+        ):
             if i < skip:
                 continue
             if i >= skip + limit:
@@ -317,7 +360,9 @@ def train_dataset(
     ).apply(tf.data.experimental.assert_cardinality(max(limit, 0)))
     if replicas > 1:  # one global batch per step, split across the replicas
         options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
         dataset = dataset.with_options(options)
     return dataset
 
@@ -334,7 +379,10 @@ def write_state(path: Path, model: keras.Model, optimizer: Any) -> None:
     drift from an uninterrupted one. Variables are matched by position and shape, since Keras
     names seed generators by a per-process counter.
     """
-    arrays = {f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_state_variables(model, optimizer))}
+    arrays = {
+        f"v{i}": keras.ops.convert_to_numpy(v)
+        for i, v in enumerate(_state_variables(model, optimizer))
+    }
     with open(path, "wb") as fh:
         np.savez(fh, **arrays)
 
@@ -350,7 +398,9 @@ def read_state(path: Path, model: keras.Model, optimizer: Any) -> None:
         for i, var in enumerate(variables):
             value = saved[f"v{i}"]
             if tuple(value.shape) != tuple(var.shape):
-                raise CheckpointError(f"{path}: variable {i} ({var.path}) has shape {value.shape}, expected {tuple(var.shape)}.")
+                raise CheckpointError(
+                    f"{path}: variable {i} ({var.path}) has shape {value.shape}, expected {tuple(var.shape)}."
+                )
             var.assign(value)
 
 
@@ -361,8 +411,16 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     optimizer updates (Keras passes batches; divided by ``grad_accum``).
     """
 
-    def __init__(self, base_lr: float, kind: str, warmup: int, total: int, grad_accum: int = 1) -> None:
-        self.base_lr, self.kind, self.warmup, self.total, self.grad_accum = base_lr, kind, warmup, total, grad_accum
+    def __init__(
+        self, base_lr: float, kind: str, warmup: int, total: int, grad_accum: int = 1
+    ) -> None:
+        self.base_lr, self.kind, self.warmup, self.total, self.grad_accum = (
+            base_lr,
+            kind,
+            warmup,
+            total,
+            grad_accum,
+        )
 
     def __call__(self, step: Any) -> tf.Tensor:
         step = tf.cast(tf.cast(step, tf.int64) // self.grad_accum, tf.float32)
@@ -377,7 +435,13 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return self.base_lr * tf.where(step < self.warmup, warm, after)
 
     def get_config(self) -> dict[str, Any]:
-        return {"base_lr": self.base_lr, "kind": self.kind, "warmup": self.warmup, "total": self.total, "grad_accum": self.grad_accum}
+        return {
+            "base_lr": self.base_lr,
+            "kind": self.kind,
+            "warmup": self.warmup,
+            "total": self.total,
+            "grad_accum": self.grad_accum,
+        }
 
 
 def build_optimizer(model: keras.Model, cfg: Any, total_steps: int) -> keras.optimizers.Optimizer:
@@ -385,7 +449,9 @@ def build_optimizer(model: keras.Model, cfg: Any, total_steps: int) -> keras.opt
     if cfg.scheduler == "plateau":
         lr: Any = cfg.lr
     else:
-        lr = WarmupSchedule(cfg.lr, cfg.scheduler, int(cfg.warmup_ratio * total_steps), total_steps, cfg.grad_accum)
+        lr = WarmupSchedule(
+            cfg.lr, cfg.scheduler, int(cfg.warmup_ratio * total_steps), total_steps, cfg.grad_accum
+        )
     optimizer = keras.optimizers.AdamW(
         learning_rate=lr,
         weight_decay=cfg.weight_decay,
@@ -397,7 +463,9 @@ def build_optimizer(model: keras.Model, cfg: Any, total_steps: int) -> keras.opt
     )
     if not cfg.decay_norm_and_bias:
         # biases, norm scales/offsets (ndim < 2) and embedding tables are exempt, as in torch
-        exempt = [v for v in model.trainable_variables if len(v.shape) < 2 or v.name == "embeddings"]
+        exempt = [
+            v for v in model.trainable_variables if len(v.shape) < 2 or v.name == "embeddings"
+        ]
         optimizer.exclude_from_weight_decay(var_list=exempt)
     return optimizer
 
@@ -411,13 +479,17 @@ class Plateau:
         self.bad_epochs = 0
 
     def step(self, value: float, optimizer: Any) -> None:
-        better = value > self.best * (1 + 1e-4) if self.mode == "max" else value < self.best * (1 - 1e-4)
+        better = (
+            value > self.best * (1 + 1e-4) if self.mode == "max" else value < self.best * (1 - 1e-4)
+        )
         if better:
             self.best, self.bad_epochs = value, 0
         else:
             self.bad_epochs += 1
         if self.bad_epochs > self.patience:
-            optimizer.learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate)) * self.factor
+            optimizer.learning_rate = (
+                float(keras.ops.convert_to_numpy(optimizer.learning_rate)) * self.factor
+            )
             self.bad_epochs = 0
 
     def state_dict(self, optimizer: Any) -> dict[str, Any]:
@@ -432,9 +504,22 @@ class Plateau:
 class StepCallback(keras.callbacks.Callback):
     """Counts optimizer steps into ``progress``, saves state every N steps, stops on NaN."""
 
-    def __init__(self, progress: dict[str, int], grad_accum: int, save_every: int | None, save_state: Any, bar: _Bar | None) -> None:
+    def __init__(
+        self,
+        progress: dict[str, int],
+        grad_accum: int,
+        save_every: int | None,
+        save_state: Any,
+        bar: _Bar | None,
+    ) -> None:
         super().__init__()
-        self.progress, self.grad_accum, self.save_every, self.save_state, self.bar = progress, grad_accum, save_every, save_state, bar
+        self.progress, self.grad_accum, self.save_every, self.save_state, self.bar = (
+            progress,
+            grad_accum,
+            save_every,
+            save_state,
+            bar,
+        )
         self.batches = 0
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
@@ -462,11 +547,21 @@ class _Bar:
     """A transient rich progress bar for one epoch (the torch backend's look)."""
 
     def __init__(self, epoch: int, epochs: int, total: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(
-            TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), transient=True,
+            TextColumn(f"epoch {epoch}/{epochs}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            TimeRemainingColumn(),
+            transient=True,
         )
         self.task = self.progress.add_task("train", total=total, loss=float("nan"))
         self.progress.start()

@@ -31,24 +31,34 @@ class ATRTConfig(TextClassifierConfig):
     """
 
     max_seq_len: int = Field(
-        256, ge=1,
+        256,
+        ge=1,
         description="Longest input; the trainer truncates to it. [reconstructed: the spec's "
         "TextVectorization output length 200-256]",
     )
-    d_model: int = Field(128, ge=1, description="Width of embeddings and of every layer. [reconstructed]")
-    n_heads: int = Field(4, ge=1, description="Attention heads per layer. [reconstructed: spec gives 4 to 8]")
+    d_model: int = Field(
+        128, ge=1, description="Width of embeddings and of every layer. [reconstructed]"
+    )
+    n_heads: int = Field(
+        4, ge=1, description="Attention heads per layer. [reconstructed: spec gives 4 to 8]"
+    )
     n_layers: int = Field(2, ge=1, description="Encoder layers. [reconstructed]")
     d_ff: int = Field(
-        256, ge=1,
+        256,
+        ge=1,
         description="Hidden width of the ReLU feed-forward block. [reconstructed: 2 x d_model, the "
         "lighter of the spec's two readings (2D or 4D)]",
     )
     dropout: float = Field(
-        0.1, ge=0.0, lt=1.0,
+        0.1,
+        ge=0.0,
+        lt=1.0,
         description="Dropout after the embedding, each sub-layer and before the head. [reconstructed]",
     )
     attention_dropout: float = Field(
-        0.0, ge=0.0, lt=1.0,
+        0.0,
+        ge=0.0,
+        lt=1.0,
         description="Dropout on the (rescaled) attention weights. [reconstructed: not mentioned, off]",
     )
     scale_embeddings: bool = Field(
@@ -71,8 +81,12 @@ class ATRTConfig(TextClassifierConfig):
     high_threshold_std: float = Field(
         1.5, description="High zone: r_j > mu + high_threshold_std * sigma. [stated: 1.5]"
     )
-    high_max: float = Field(1.30, gt=0, description="Scale of the most important high-zone token. [stated: 1.30]")
-    high_min: float = Field(1.25, gt=0, description="Scale of the least important high-zone token. [stated: 1.25]")
+    high_max: float = Field(
+        1.30, gt=0, description="Scale of the most important high-zone token. [stated: 1.30]"
+    )
+    high_min: float = Field(
+        1.25, gt=0, description="Scale of the least important high-zone token. [stated: 1.25]"
+    )
     moderate_threshold_std: float = Field(
         0.0,
         description="Moderate zone: mu + moderate_threshold_std * sigma < r_j <= the high threshold. "
@@ -85,16 +99,21 @@ class ATRTConfig(TextClassifierConfig):
         1.15, gt=0, description="Gaussian peak of the moderate zone. [stated: 1.15]"
     )
     gaussian_center: float = Field(
-        0.5, ge=0.0, le=1.0,
+        0.5,
+        ge=0.0,
+        le=1.0,
         description="Centre of the moderate-zone Gaussian as a fraction of the zone's width "
         "(0.5: the middle, mu + 0.75 sigma with the default thresholds). [reconstructed]",
     )
     gaussian_width: float = Field(
-        0.5, gt=0.0,
+        0.5,
+        gt=0.0,
         description="Standard deviation of the moderate-zone Gaussian as a fraction of the zone's "
         "width (0.5: 0.75 sigma with the default thresholds). [reconstructed]",
     )
-    baseline_scale: float = Field(1.0, gt=0, description="Scale of every other valid token. [stated: 1.0]")
+    baseline_scale: float = Field(
+        1.0, gt=0, description="Scale of every other valid token. [stated: 1.0]"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ATRTConfig:

@@ -32,10 +32,10 @@ from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
-from attnzoo.errors import ConfigError  # noqa: E402
+from attnzoo.errors import ConfigError
 
 if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on the environment
     raise ConfigError(
@@ -256,7 +256,9 @@ class ATRTAttention(keras.layers.Layer):
         attn = self.attn_dropout(tf.cast(attn, v.dtype), training=training)
         out = tf.matmul(attn, v)  # (B, H, L, Dh)
         b, length = tf.shape(x)[0], tf.shape(x)[1]
-        out = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, length, self.cfg.d_model])  # (B, L, D)
+        out = tf.reshape(
+            tf.transpose(out, [0, 2, 1, 3]), [b, length, self.cfg.d_model]
+        )  # (B, L, D)
         out = self.out(out)
         return (out, weights) if return_attention_scores else out
 

@@ -23,7 +23,9 @@ def _labels(y: tf.Tensor) -> tf.Tensor:
 
 def cross_entropy(cfg: Any) -> LossFn:
     def fn(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(_labels(y), tf.cast(logits, tf.float32))
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(
+            _labels(y), tf.cast(logits, tf.float32)
+        )
 
     return fn
 

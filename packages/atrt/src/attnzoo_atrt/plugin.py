@@ -29,7 +29,13 @@ def register_models(registry):  # type: ignore[no-untyped-def]
             paper=PAPER,
             presets={
                 "tiny": Preset(
-                    model={"d_model": 16, "n_heads": 2, "n_layers": 1, "d_ff": 32, "max_seq_len": 64},
+                    model={
+                        "d_model": 16,
+                        "n_heads": 2,
+                        "n_layers": 1,
+                        "d_ff": 32,
+                        "max_seq_len": 64,
+                    },
                     description="Test-sized network (CPU forward + backward in milliseconds).",
                 ),
                 "summarization": Preset(
@@ -65,5 +71,9 @@ def register_models(registry):  # type: ignore[no-untyped-def]
 @hookimpl
 def register_trainers(registry):  # type: ignore[no-untyped-def]
     registry.add(
-        TrainerSpec("tensorflow", "attnzoo_atrt.backend:TensorFlowBackend", "Keras 3 fit under tf.distribute")
+        TrainerSpec(
+            "tensorflow",
+            "attnzoo_atrt.backend:TensorFlowBackend",
+            "Keras 3 fit under tf.distribute",
+        )
     )

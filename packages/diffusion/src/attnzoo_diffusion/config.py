@@ -16,11 +16,23 @@ class DiffusionConfig(TextClassifierConfig):
     """
 
     d_model: int = Field(256, ge=1, description="Embedding / state width D (the seed's embed_dim).")
-    num_iters: int = Field(4, ge=1, description="Diffusion steps T; the weights are shared by every step.")
-    alpha: float = Field(0.5, ge=0.0, le=1.0, description="Residual weight: h <- LN(alpha*h + (1-alpha)*MLP(...)).")
-    noise_std: float = Field(0.05, ge=0.0, description="Std of the Gaussian noise added to the embeddings in training only.")
-    dropout: float = Field(0.1, ge=0.0, lt=1.0, description="Dropout inside the update MLP and the classifier head.")
-    init_gain: float = Field(0.02, gt=0.0, description="xavier_normal_ gain of every Linear (the seed's tiny 0.02).")
+    num_iters: int = Field(
+        4, ge=1, description="Diffusion steps T; the weights are shared by every step."
+    )
+    alpha: float = Field(
+        0.5, ge=0.0, le=1.0, description="Residual weight: h <- LN(alpha*h + (1-alpha)*MLP(...))."
+    )
+    noise_std: float = Field(
+        0.05,
+        ge=0.0,
+        description="Std of the Gaussian noise added to the embeddings in training only.",
+    )
+    dropout: float = Field(
+        0.1, ge=0.0, lt=1.0, description="Dropout inside the update MLP and the classifier head."
+    )
+    init_gain: float = Field(
+        0.02, gt=0.0, description="xavier_normal_ gain of every Linear (the seed's tiny 0.02)."
+    )
     circular: bool = Field(
         True,
         description="Neighbours wrap around the sequence (position 0 sees L-1), as in the seed. "
@@ -41,7 +53,9 @@ class DiffusionConfig(TextClassifierConfig):
         description="Efficient path (one (D, 3D) matmul, shifted outputs, hand-written backward). False: the "
         "seed-style reference (three Linear layers on rolled copies). Same weights, same outputs.",
     )
-    max_seq_len: int = Field(4096, ge=1, description="Longest input; the model has no positions, this only plans memory.")
+    max_seq_len: int = Field(
+        4096, ge=1, description="Longest input; the model has no positions, this only plans memory."
+    )
 
     @model_validator(mode="after")
     def _check_shift_mode(self) -> DiffusionConfig:

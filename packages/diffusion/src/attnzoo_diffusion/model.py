@@ -68,7 +68,14 @@ class _ShiftMix(torch.autograd.Function):
 
     @staticmethod
     @torch.amp.custom_fwd(device_type="cuda")
-    def forward(ctx: Any, h: torch.Tensor, w_left: torch.Tensor, w_right: torch.Tensor, w_self: torch.Tensor, circular: bool) -> torch.Tensor:
+    def forward(
+        ctx: Any,
+        h: torch.Tensor,
+        w_left: torch.Tensor,
+        w_right: torch.Tensor,
+        w_self: torch.Tensor,
+        circular: bool,
+    ) -> torch.Tensor:
         w = torch.cat([w_left, w_right, w_self], dim=0)  # (3D, D)
         s = _shift_sum(torch.matmul(h, w.t()), circular)  # (B, L, 3D) -> (B, L, D)
         ctx.save_for_backward(h, w)
@@ -83,7 +90,9 @@ class _ShiftMix(torch.autograd.Function):
         grad_y = _shift_sum_backward(grad_s.contiguous(), ctx.circular)  # (B, L, 3D)
         grad_h = torch.matmul(grad_y, w.to(grad_y.dtype)) if ctx.needs_input_grad[0] else None
         flat_g = grad_y.reshape(-1, 3 * d)  # (B*L, 3D)
-        grad_w = torch.matmul(flat_g.t(), h.reshape(-1, d).to(flat_g.dtype)).chunk(3, dim=0)  # 3 x (D, D)
+        grad_w = torch.matmul(flat_g.t(), h.reshape(-1, d).to(flat_g.dtype)).chunk(
+            3, dim=0
+        )  # 3 x (D, D)
         return (grad_h, *grad_w, None)
 
 
@@ -100,13 +109,29 @@ class _FusedStep(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, h: torch.Tensor, w_left: torch.Tensor, w_right: torch.Tensor, w_self: torch.Tensor,
-                w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor, b2: torch.Tensor, ln_w: torch.Tensor,
-                ln_b: torch.Tensor, alpha: float, p_drop: float, circular: bool, eps: float) -> torch.Tensor:
+    def forward(
+        ctx: Any,
+        h: torch.Tensor,
+        w_left: torch.Tensor,
+        w_right: torch.Tensor,
+        w_self: torch.Tensor,
+        w1: torch.Tensor,
+        b1: torch.Tensor,
+        w2: torch.Tensor,
+        b2: torch.Tensor,
+        ln_w: torch.Tensor,
+        ln_b: torch.Tensor,
+        alpha: float,
+        p_drop: float,
+        circular: bool,
+        eps: float,
+    ) -> torch.Tensor:
         b, length, d = h.shape
         w3 = torch.cat([w_left, w_right, w_self], dim=0)  # (3D, D)
         h2 = h.reshape(b * length, d)  # (N, D)
-        s = _shift_sum(torch.mm(h2, w3.t()).view(b, length, 3 * d), circular).view(b * length, d)  # (N, D)
+        s = _shift_sum(torch.mm(h2, w3.t()).view(b, length, 3 * d), circular).view(
+            b * length, d
+        )  # (N, D)
         z = torch.addmm(b1, s, w1.t())  # (N, 2D)
         a = torch.nn.functional.gelu(z)
         noise = None
@@ -126,7 +151,9 @@ class _FusedStep(torch.autograd.Function):
         alpha = ctx.alpha
         b, length, d = ctx.shape
         g = grad_out.reshape(b * length, d)  # (N, D)
-        gx, g_ln_w, g_ln_b = torch.ops.aten.native_layer_norm_backward(g, x, [d], mean, rstd, ln_w, ln_b, [True, True, True])
+        gx, g_ln_w, g_ln_b = torch.ops.aten.native_layer_norm_backward(
+            g, x, [d], mean, rstd, ln_w, ln_b, [True, True, True]
+        )
         gu = gx * (1 - alpha)  # gradient of u = a W2^T + b2
         g_w2 = torch.mm(gu.t(), a)  # (D, 2D)
         g_b2 = gu.sum(0)
@@ -138,9 +165,28 @@ class _FusedStep(torch.autograd.Function):
         g_b1 = gz.sum(0)
         gs = torch.mm(gz, w1).view(b, length, d)
         gy = _shift_sum_backward(gs, ctx.circular).view(b * length, 3 * d)  # (N, 3D)
-        gh = torch.addmm(gx, gy, w3, beta=alpha).view(b, length, d) if ctx.needs_input_grad[0] else None
+        gh = (
+            torch.addmm(gx, gy, w3, beta=alpha).view(b, length, d)
+            if ctx.needs_input_grad[0]
+            else None
+        )
         g_left, g_right, g_self = torch.mm(gy.t(), h2).chunk(3, dim=0)  # 3 x (D, D)
-        return (gh, g_left, g_right, g_self, g_w1, g_b1, g_w2, g_b2, g_ln_w, g_ln_b, None, None, None, None)
+        return (
+            gh,
+            g_left,
+            g_right,
+            g_self,
+            g_w1,
+            g_b1,
+            g_w2,
+            g_b2,
+            g_ln_w,
+            g_ln_b,
+            None,
+            None,
+            None,
+            None,
+        )
 
 
 class DiffusionClassifier(nn.Module):
@@ -154,8 +200,12 @@ class DiffusionClassifier(nn.Module):
         # left, right, self projections (names and order as in the seed)
         self.neighbor_proj = nn.ModuleList([nn.Linear(d, d, bias=False) for _ in range(3)])
         self.layer_norm = nn.LayerNorm(d)
-        self.update_mlp = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(2 * d, d))
-        self.classifier = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, config.num_classes))
+        self.update_mlp = nn.Sequential(
+            nn.Linear(d, 2 * d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(2 * d, d)
+        )
+        self.classifier = nn.Sequential(
+            nn.Linear(d, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, config.num_classes)
+        )
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -198,15 +248,27 @@ class DiffusionClassifier(nn.Module):
             ln = self.layer_norm
             p_drop = drop.p if drop.training else 0.0
             return _FusedStep.apply(
-                h.contiguous(), *(p.weight for p in self.neighbor_proj), lin1.weight, lin1.bias, lin2.weight,
-                lin2.bias, ln.weight, ln.bias, cfg.alpha, p_drop, circular, ln.eps,
+                h.contiguous(),
+                *(p.weight for p in self.neighbor_proj),
+                lin1.weight,
+                lin1.bias,
+                lin2.weight,
+                lin2.bias,
+                ln.weight,
+                ln.bias,
+                cfg.alpha,
+                p_drop,
+                circular,
+                ln.eps,
             )
         # mixed precision / other dtypes: fused neighbour mix, stock modules for the rest
         u = self.update_mlp(self._mix_fused(h, circular))
         return self.layer_norm(h.mul(cfg.alpha).add_(u, alpha=1.0 - cfg.alpha))
 
     # ------------------------------------------------------------------ public API
-    def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def hidden_states(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """States after the T steps, before pooling: (B, L, D)."""
         cfg = self.config
         h = self.embedding(input_ids)  # (B, L, D)
@@ -225,7 +287,9 @@ class DiffusionClassifier(nn.Module):
 
     encode = hidden_states
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **_: Any) -> dict[str, torch.Tensor]:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **_: Any
+    ) -> dict[str, torch.Tensor]:
         h = self.hidden_states(input_ids, attention_mask)  # (B, L, D)
         if attention_mask is not None:
             mask = attention_mask.unsqueeze(-1).to(h.dtype)  # (B, L, 1)

@@ -55,7 +55,9 @@ Tree = Union[int, tuple[str, list["Tree"]]]  # noqa: UP007 (recursive alias)
 # ---------------------------------------------------------------------------------------
 
 
-def generate_tree(rng: random.Random, max_depth: int = 10, max_args: int = 10, depth: int = 1) -> tuple[Tree, int]:
+def generate_tree(
+    rng: random.Random, max_depth: int = 10, max_args: int = 10, depth: int = 1
+) -> tuple[Tree, int]:
     """Draw one expression tree; returns ``(tree, length)``, length without parentheses.
 
     A tree is a digit (int) or ``(operator, children)``.
@@ -162,7 +164,9 @@ def _longest_possible(max_depth: int, max_args: int) -> int:
 
 def check_generator_args(max_depth: int, max_args: int, min_length: int, max_length: int) -> None:
     if max_depth < 1 or max_args < 2:
-        raise ValueError(f"max_depth must be >= 1 and max_args >= 2 (got max_depth={max_depth}, max_args={max_args}).")
+        raise ValueError(
+            f"max_depth must be >= 1 and max_args >= 2 (got max_depth={max_depth}, max_args={max_args})."
+        )
     if min_length + 1 >= max_length:
         raise ValueError(
             f"Lengths are kept strictly between min_length and max_length, so max_length must exceed "
@@ -176,8 +180,16 @@ def check_generator_args(max_depth: int, max_args: int, min_length: int, max_len
         )
 
 
-def generate_listops(num_samples: int, seed: int = 0, *, max_depth: int = 10, max_args: int = 10,
-                     min_length: int = 500, max_length: int = 2000, max_rejections: int = 2_000_000) -> list[tuple[str, int]]:
+def generate_listops(
+    num_samples: int,
+    seed: int = 0,
+    *,
+    max_depth: int = 10,
+    max_args: int = 10,
+    min_length: int = 500,
+    max_length: int = 2000,
+    max_rejections: int = 2_000_000,
+) -> list[tuple[str, int]]:
     """``num_samples`` distinct ``(expression, value)`` rows, expressions with parentheses.
 
     Deterministic for given arguments. Raises ValueError after ``max_rejections`` draws in a row
@@ -235,7 +247,9 @@ def build_seed_vocab(texts: Iterable[str]) -> dict[str, int]:
     return vocab
 
 
-def encode_seed(texts: Sequence[str], max_length: int = 2000) -> tuple[list[list[int]], dict[str, int]]:
+def encode_seed(
+    texts: Sequence[str], max_length: int = 2000
+) -> tuple[list[list[int]], dict[str, int]]:
     """Encode one split the seed's way: its own vocabulary, raw tokens, truncated to ``max_length``."""
     vocab = build_seed_vocab(texts)
     ids = [[vocab.get(tok, 1) for tok in text.split()[:max_length]] for text in texts]
@@ -260,7 +274,9 @@ SPLIT_FILES = {"train": "basic_train.tsv", "validation": "basic_val.tsv", "test"
 
 def default_cache_dir(name: str) -> Path:
     """``$ATTNZOO_CACHE/<name>`` or ``~/.cache/attnzoo/<name>``."""
-    root = os.environ.get("ATTNZOO_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "attnzoo")
+    root = os.environ.get("ATTNZOO_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "attnzoo"
+    )
     return Path(root) / name
 
 
@@ -284,18 +300,32 @@ def _read_tsv(path: Path) -> list[tuple[str, int]]:
     with open(path, encoding="utf-8") as f:
         header = f.readline().rstrip("\n")
         if header != "Source\tTarget":
-            raise ValueError(f"{path}: expected the header 'Source<TAB>Target', got {header!r}. Delete the file to regenerate it.")
+            raise ValueError(
+                f"{path}: expected the header 'Source<TAB>Target', got {header!r}. Delete the file to regenerate it."
+            )
         for lineno, line in enumerate(f, start=2):
             text, sep, value = line.rstrip("\n").rpartition("\t")
             if not sep:
-                raise ValueError(f"{path}: line {lineno} has no tab. Delete the file to regenerate it.")
+                raise ValueError(
+                    f"{path}: line {lineno} has no tab. Delete the file to regenerate it."
+                )
             rows.append((text, int(value)))
     return rows
 
 
-def generate_splits(num_train: int = 96_000, num_val: int = 2_000, num_test: int = 2_000, seed: int = 0, *,
-                    max_depth: int = 10, max_args: int = 10, min_length: int = 500, max_length: int = 2000,
-                    cache_dir: str | os.PathLike[str] | None = None, cache_name: str = "listops") -> dict[str, list[tuple[str, int]]]:
+def generate_splits(
+    num_train: int = 96_000,
+    num_val: int = 2_000,
+    num_test: int = 2_000,
+    seed: int = 0,
+    *,
+    max_depth: int = 10,
+    max_args: int = 10,
+    min_length: int = 500,
+    max_length: int = 2000,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_name: str = "listops",
+) -> dict[str, list[tuple[str, int]]]:
     """Raw ``(expression, value)`` rows per split, cached as LRA-style TSV files.
 
     The cache folder is keyed by every generator argument; files are written atomically, so an
@@ -304,8 +334,17 @@ def generate_splits(num_train: int = 96_000, num_val: int = 2_000, num_test: int
     for what, n in (("num_train", num_train), ("num_val", num_val), ("num_test", num_test)):
         if n < 1:
             raise ValueError(f"{what} must be >= 1, got {n}.")
-    args = {"num_train": num_train, "num_val": num_val, "num_test": num_test, "seed": seed, "max_depth": max_depth,
-            "max_args": max_args, "min_length": min_length, "max_length": max_length, "version": GENERATOR_VERSION}
+    args = {
+        "num_train": num_train,
+        "num_val": num_val,
+        "num_test": num_test,
+        "seed": seed,
+        "max_depth": max_depth,
+        "max_args": max_args,
+        "min_length": min_length,
+        "max_length": max_length,
+        "version": GENERATOR_VERSION,
+    }
     key = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir(cache_name)
     folder = folder / f"basic-{key}"
@@ -313,11 +352,24 @@ def generate_splits(num_train: int = 96_000, num_val: int = 2_000, num_test: int
     if all(p.exists() for p in paths.values()):
         logger.info("ListOps: reading cached splits from %s", folder)
         return {split: _read_tsv(p) for split, p in paths.items()}
-    logger.info("ListOps: generating %d trees into %s (pure Python; 96k LRA-size trees take minutes)",
-                num_train + num_val + num_test, folder)
-    rows = generate_listops(num_train + num_val + num_test, seed, max_depth=max_depth, max_args=max_args,
-                            min_length=min_length, max_length=max_length)
-    splits = {"train": rows[:num_train], "validation": rows[num_train : num_train + num_val], "test": rows[num_train + num_val :]}
+    logger.info(
+        "ListOps: generating %d trees into %s (pure Python; 96k LRA-size trees take minutes)",
+        num_train + num_val + num_test,
+        folder,
+    )
+    rows = generate_listops(
+        num_train + num_val + num_test,
+        seed,
+        max_depth=max_depth,
+        max_args=max_args,
+        min_length=min_length,
+        max_length=max_length,
+    )
+    splits = {
+        "train": rows[:num_train],
+        "validation": rows[num_train : num_train + num_val],
+        "test": rows[num_train + num_val :],
+    }
     for split, split_rows in splits.items():
         _write_tsv_atomic(paths[split], split_rows)
     _write_json_atomic(folder / "args.json", args)
@@ -331,55 +383,131 @@ def _write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-def _to_dataset(raw: dict[str, list[tuple[str, int]]], preprocessing: str, name: str, max_length: int, description: str) -> Any:
+def _to_dataset(
+    raw: dict[str, list[tuple[str, int]]],
+    preprocessing: str,
+    name: str,
+    max_length: int,
+    description: str,
+) -> Any:
     from datasets import Dataset
 
     from attnzoo.data import TextDataset
 
     if preprocessing == "official":
         splits = {
-            split: Dataset.from_dict({"text": [preprocess_official(t) for t, _ in rows], "label": [v for _, v in rows]})
+            split: Dataset.from_dict(
+                {"text": [preprocess_official(t) for t, _ in rows], "label": [v for _, v in rows]}
+            )
             for split, rows in raw.items()
         }
-        return TextDataset(splits, LABEL_NAMES, name=name, tokenizer_hint={"kind": "word"},
-                           max_length_hint=max_length, description=description)
+        return TextDataset(
+            splits,
+            LABEL_NAMES,
+            name=name,
+            tokenizer_hint={"kind": "word"},
+            max_length_hint=max_length,
+            description=description,
+        )
     if preprocessing == "seed":
         splits, vocab_sizes = {}, []
         for split, rows in raw.items():
             ids, vocab = encode_seed([t for t, _ in rows], max_length)
             vocab_sizes.append(len(vocab))
             splits[split] = Dataset.from_dict({"input_ids": ids, "label": [v for _, v in rows]})
-        return TextDataset(splits, LABEL_NAMES, name=name, max_length_hint=max_length,
-                           pretokenized_vocab_size=max(vocab_sizes),
-                           description=description + " Seed preprocessing: parentheses kept, truncated, per-split vocabularies.")
-    raise ValueError(f"Unknown ListOps preprocessing {preprocessing!r}; choose 'official' (LRA) or 'seed' (the seed's loader).")
+        return TextDataset(
+            splits,
+            LABEL_NAMES,
+            name=name,
+            max_length_hint=max_length,
+            pretokenized_vocab_size=max(vocab_sizes),
+            description=description
+            + " Seed preprocessing: parentheses kept, truncated, per-split vocabularies.",
+        )
+    raise ValueError(
+        f"Unknown ListOps preprocessing {preprocessing!r}; choose 'official' (LRA) or 'seed' (the seed's loader)."
+    )
 
 
-def load_listops(num_train: int = 96_000, num_val: int = 2_000, num_test: int = 2_000, seed: int = 0,
-                 preprocessing: str = "official", cache_dir: str | os.PathLike[str] | None = None, *,
-                 max_depth: int = 10, max_args: int = 10, min_length: int = 500, max_length: int = 2000) -> Any:
+def load_listops(
+    num_train: int = 96_000,
+    num_val: int = 2_000,
+    num_test: int = 2_000,
+    seed: int = 0,
+    preprocessing: str = "official",
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    max_depth: int = 10,
+    max_args: int = 10,
+    min_length: int = 500,
+    max_length: int = 2000,
+) -> Any:
     """LRA ListOps (basic task) as a :class:`attnzoo.data.TextDataset`, 10 classes "0".."9".
 
     Defaults are LRA's: 96k/2k/2k trees, depth 10, up to 10 arguments, 500 < length < 2000.
     The first call generates and caches the data (a few minutes in pure Python).
     """
     if preprocessing not in ("official", "seed"):
-        raise ValueError(f"Unknown ListOps preprocessing {preprocessing!r}; choose 'official' (LRA) or 'seed' (the seed's loader).")
-    raw = generate_splits(num_train, num_val, num_test, seed, max_depth=max_depth, max_args=max_args,
-                          min_length=min_length, max_length=max_length, cache_dir=cache_dir, cache_name="listops")
-    return _to_dataset(raw, preprocessing, "listops", max_length,
-                       f"LRA ListOps generated with seed {seed}: depth <= {max_depth}, <= {max_args} args, "
-                       f"{min_length} < length < {max_length}.")
+        raise ValueError(
+            f"Unknown ListOps preprocessing {preprocessing!r}; choose 'official' (LRA) or 'seed' (the seed's loader)."
+        )
+    raw = generate_splits(
+        num_train,
+        num_val,
+        num_test,
+        seed,
+        max_depth=max_depth,
+        max_args=max_args,
+        min_length=min_length,
+        max_length=max_length,
+        cache_dir=cache_dir,
+        cache_name="listops",
+    )
+    return _to_dataset(
+        raw,
+        preprocessing,
+        "listops",
+        max_length,
+        f"LRA ListOps generated with seed {seed}: depth <= {max_depth}, <= {max_args} args, "
+        f"{min_length} < length < {max_length}.",
+    )
 
 
-def load_listops_mini(num_train: int = 2_000, num_val: int = 200, num_test: int = 200, seed: int = 0,
-                      preprocessing: str = "official", cache_dir: str | os.PathLike[str] | None = None, *,
-                      max_depth: int = 6, max_args: int = 10, min_length: int = 50, max_length: int = 300) -> Any:
+def load_listops_mini(
+    num_train: int = 2_000,
+    num_val: int = 200,
+    num_test: int = 200,
+    seed: int = 0,
+    preprocessing: str = "official",
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    max_depth: int = 6,
+    max_args: int = 10,
+    min_length: int = 50,
+    max_length: int = 300,
+) -> Any:
     """A CPU-sized ListOps: same generator, 2000/200/200 trees of 50 < length < 300, depth <= 6."""
     if preprocessing not in ("official", "seed"):
-        raise ValueError(f"Unknown ListOps preprocessing {preprocessing!r}; choose 'official' (LRA) or 'seed' (the seed's loader).")
-    raw = generate_splits(num_train, num_val, num_test, seed, max_depth=max_depth, max_args=max_args,
-                          min_length=min_length, max_length=max_length, cache_dir=cache_dir, cache_name="listops-mini")
-    return _to_dataset(raw, preprocessing, "listops-mini", max_length,
-                       f"ListOps mini generated with seed {seed}: depth <= {max_depth}, <= {max_args} args, "
-                       f"{min_length} < length < {max_length}.")
+        raise ValueError(
+            f"Unknown ListOps preprocessing {preprocessing!r}; choose 'official' (LRA) or 'seed' (the seed's loader)."
+        )
+    raw = generate_splits(
+        num_train,
+        num_val,
+        num_test,
+        seed,
+        max_depth=max_depth,
+        max_args=max_args,
+        min_length=min_length,
+        max_length=max_length,
+        cache_dir=cache_dir,
+        cache_name="listops-mini",
+    )
+    return _to_dataset(
+        raw,
+        preprocessing,
+        "listops-mini",
+        max_length,
+        f"ListOps mini generated with seed {seed}: depth <= {max_depth}, <= {max_args} args, "
+        f"{min_length} < length < {max_length}.",
+    )

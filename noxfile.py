@@ -1,0 +1,134 @@
+"""nox sessions: each package's tests run with core + that package alone.
+
+    uv run nox                       # every default session (what CI runs)
+    uv run nox -s tests-core         # one session
+    uv run nox -s bump -- attnzoo-diffusion minor
+    uv run nox -s bench              # the quick benchmark (not a default session)
+
+Each test session syncs only what it tests into its own venv (``uv sync --locked --package
+<dist>``), so "install only what you need" is checked on every run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+PYTHON = os.environ.get("UV_PYTHON", "3.11")
+
+PACKAGES = {
+    # session suffix: (distribution, folder, extras)
+    "core": ("attnzoo-core", "core", ["torch"]),
+    "diffusion": ("attnzoo-diffusion", "packages/diffusion", []),
+    "atrt": ("attnzoo-atrt", "packages/atrt", []),
+    "baselines": ("attnzoo-baselines", "plugins/baselines", []),
+    "datasets": ("attnzoo-datasets", "plugins/datasets", []),
+    "example": ("attnzoo-example", "plugins/example", []),
+}
+TEST_ENV = {"ATTNZOO_STRICT_PLUGINS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def sync(session: nox.Session, *args: str) -> None:
+    """``uv sync --locked`` into this session's venv, then the test tools."""
+    env = {"UV_PROJECT_ENVIRONMENT": str(session.virtualenv.location)}
+    session.run_install("uv", "sync", "--locked", "--no-default-groups", *args, env=env, external=True)
+    session.install("pytest>=8.3")
+
+
+def _tests(session: nox.Session, key: str) -> None:
+    dist, folder, extras = PACKAGES[key]
+    sync(session, "--package", dist, *[f"--extra={e}" for e in extras])
+    session.run("pytest", f"{folder}/tests", "-q", "-m", "not slow and not gpu", *session.posargs, env=TEST_ENV)
+
+
+for _key in PACKAGES:
+
+    def _make(key: str):  # bind the loop variable
+        @nox.session(name=f"tests-{key}", python=PYTHON)
+        def tests(session: nox.Session) -> None:
+            _tests(session, key)
+
+        tests.__doc__ = f"Tests of {PACKAGES[key][0]} with only its own dependencies installed."
+        return tests
+
+    globals()[f"tests_{_key}"] = _make(_key)
+
+
+@nox.session(python=PYTHON)
+def integration(session: nox.Session) -> None:
+    """End to end as a user runs it: the README's commands, wheels in fresh venvs, torch + TF together."""
+    sync(session, "--all-packages", "--all-extras")
+    session.run("pytest", "integration-tests", "-q", "-m", "not slow and not gpu", *session.posargs, env=TEST_ENV)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and format check over the whole workspace."""
+    session.install("ruff>=0.8")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy on attnzoo-core."""
+    sync(session, "--package", "attnzoo-core", "--extra=torch")
+    session.install("mypy>=1.13", "types-PyYAML")
+    session.run("mypy", "core/src/attnzoo")
+
+
+def _wheel(session: nox.Session, key: str) -> None:
+    dist, folder, _ = PACKAGES[key]
+    out = Path(session.create_tmp()) / "dist"
+    for d in {"attnzoo-core", dist}:
+        session.run("uv", "build", "--no-sources", "--package", d, "--wheel", "--out-dir", str(out), external=True)
+    venv = Path(session.create_tmp()) / "bare"
+    session.run("uv", "venv", "--quiet", str(venv), external=True)
+    py = str(venv / "bin" / "python")
+    session.run("uv", "pip", "install", "--quiet", "--python", py, *map(str, out.glob("*.whl")), external=True)
+    check = (
+        "import attnzoo, sys; from attnzoo.plugins import get_host;"
+        f"mine = [s for s in attnzoo.registry.get_registry().tables['model'].values() if s.plugin == {dist!r}];"
+        "print('models:', [s.name for s in mine]);"
+        "[attnzoo.create_model(s.name + ('.tiny' if 'tiny' in s.presets else ''), **({'vocab_size': 50, 'num_classes': 2} if 'vocab_size' in s.load_config_class().model_fields else {})) for s in mine];"
+        "bad = get_host().failed(); sys.exit(f'failed plugins: {bad}' if bad else 0)"
+    )
+    session.run(py, "-c", check, env=TEST_ENV, external=True)
+    session.run(str(venv / "bin" / "attnzoo"), "models", external=True)
+
+
+for _key in PACKAGES:
+
+    def _make_wheel(key: str):
+        @nox.session(name=f"wheel-{key}", python=False, default=False)
+        def wheel(session: nox.Session) -> None:
+            _wheel(session, key)
+
+        wheel.__doc__ = f"Build {PACKAGES[key][0]} (+ core) wheels, install into a bare venv, list and build its models."
+        return wheel
+
+    globals()[f"wheel_{_key}"] = _make_wheel(_key)
+
+
+@nox.session(python=False, default=False)
+def bump(session: nox.Session) -> None:
+    """Bump a package version: ``nox -s bump -- attnzoo-diffusion minor`` (then add a CHANGELOG entry)."""
+    if len(session.posargs) != 2:
+        session.error("usage: nox -s bump -- <distribution> <major|minor|patch>")
+    dist, part = session.posargs
+    session.run("uv", "version", "--package", dist, "--bump", part, external=True)
+    session.log(f"Now add a '## <new version>' entry to the CHANGELOG.md of {dist} and tag {dist}/v<version>.")
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """`attnzoo bench quick` with every package installed (minutes; prints the leaderboard)."""
+    sync(session, "--all-packages", "--all-extras")
+    session.run("attnzoo", "bench", "quick", *session.posargs)
