@@ -10,7 +10,6 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from attnzoo.cli import cli
-from conftest import run_config
 
 
 def invoke(*args: str):

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import HERE, run_config
 
 import attnzoo
 from attnzoo import hookimpl
 from attnzoo.errors import CheckpointError, ConfigError, RunFolderError
 from attnzoo.plugins import get_host
-from conftest import HERE, run_config
 
 
 def test_train_writes_the_run_folder_and_selects_on_validation(tiny_csv, tmp_path):

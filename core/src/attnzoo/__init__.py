@@ -27,6 +27,9 @@ _LAZY = {
 }
 
 __all__ = [
+    "ModelConfig",
+    "RunConfig",
+    "TextClassifierConfig",
     "__version__",
     "create_model",
     "evaluate",
@@ -44,7 +47,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from attnzoo.api import create_model, evaluate, load_dataset, load_model, predict, save_model, train
+    from attnzoo.api import (
+        create_model,
+        evaluate,
+        load_dataset,
+        load_model,
+        predict,
+        save_model,
+        train,
+    )
     from attnzoo.config import ModelConfig, RunConfig, TextClassifierConfig
 
 

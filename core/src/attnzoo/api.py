@@ -110,7 +110,7 @@ def resolve_run_config(cfg: RunConfig, ds: Any = None) -> RunConfig:
     data = cfg.data.model_copy(deep=True)
     if data.max_length is None:
         hint = getattr(ds, "max_length_hint", None)
-        data.max_length = int(hint or getattr(model_cfg, "max_seq_len", 512))
+        data.max_length = int(hint or getattr(model_cfg, "max_seq_len", None) or 512)
     tok_hint = dict(getattr(ds, "tokenizer_hint", None) or {})
     tok_values = {**tok_hint, **cfg.data.tokenizer.model_dump(exclude_unset=True)}
     tok = validate_config(TokenizerConfig, tok_values, where="data.tokenizer")
@@ -159,17 +159,16 @@ def train(run_config: RunConfig | Mapping[str, Any] | str | Path, *, overwrite: 
     assert cfg.data.max_length is not None  # set by resolve_run_config
     if ds.pretokenized:
         tokenizer = None
-    elif run.resumed and (run.state_dir / "tokenizer.json").exists():
-        tokenizer = load_tokenizer(run.state_dir / "tokenizer.json")
+    elif run.resumed and (run.dir / "tokenizer.json").exists():
+        tokenizer = load_tokenizer(run.dir / "tokenizer.json")  # the one the interrupted run trained
     else:
         texts = ds.splits["train"][ds.text_column]
         tokenizer = build_tokenizer(tok_cfg.kind, texts, vocab_size=tok_cfg.vocab_size, min_frequency=tok_cfg.min_frequency, lowercase=tok_cfg.lowercase, path=tok_cfg.path)
     data = prepare_data(ds, tokenizer, cfg.data.max_length)
     if tokenizer is not None:
-        run.state_dir.mkdir(exist_ok=True)
         from attnzoo.io import atomic_write
 
-        atomic_write(run.state_dir / "tokenizer.json", lambda tmp: tokenizer.save(tmp))
+        atomic_write(run.dir / "tokenizer.json", lambda tmp: tokenizer.save(tmp))
 
     backend = get_backend(spec.framework)
     derived = {"vocab_size": data.vocab_size, "num_classes": data.num_classes, "pad_token_id": data.pad_token_id}

@@ -104,7 +104,7 @@ def stratified_split(labels: np.ndarray, fractions: list[float], seed: int) -> l
         rng.shuffle(idx)
         start = 0
         for k, frac in enumerate(fractions, start=1):
-            take = int(math.floor(len(idx) * frac + 0.5)) if len(idx) > 2 else 0
+            take = math.floor(len(idx) * frac + 0.5) if len(idx) > 2 else 0
             parts[k].extend(idx[start : start + take].tolist())
             start += take
         parts[0].extend(idx[start:].tolist())
@@ -126,12 +126,13 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pylist()
+    text: str
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        bad_line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise DataError(
-            f"{path}: line {line} is not valid UTF-8 (byte {exc.object[exc.start]:#x} at offset {exc.start}). "
+            f"{path}: line {bad_line} is not valid UTF-8 (byte {exc.object[exc.start]:#x} at offset {exc.start}). "
             "Re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
         ) from None
     if suffix in (".jsonl", ".json"):

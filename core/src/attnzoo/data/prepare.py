@@ -39,7 +39,7 @@ class PreparedData:
     def num_examples(self, split: str) -> int:
         return len(self.labels[split])
 
-    def collate(self, split: str, indices: Sequence[int]) -> dict[str, np.ndarray]:
+    def collate(self, split: str, indices: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
         seqs = [self.ids[split][i] for i in indices]
         return pad_batch(seqs, self.pad_token_id, labels=self.labels[split][np.asarray(indices, dtype=np.int64)])
 

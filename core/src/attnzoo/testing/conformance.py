@@ -120,7 +120,7 @@ class ModelConformance:
         bad = [n for n, g in grads.items() if g is not None and not np.isfinite(g).all()]
         assert not bad, f"non-finite gradients: {bad}"
 
-    def _gradients(self, model: Any, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray | None]:
+    def _gradients(self, model: Any, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         if self.spec.framework == "torch":
             import torch
             import torch.nn.functional as F
@@ -141,7 +141,8 @@ class ModelConformance:
             loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(batch["labels"], logits, from_logits=True))
         variables = model.trainable_variables
         grads = tape.gradient(loss, variables)
-        return {v.path if hasattr(v, "path") else v.name: (None if g is None else np.asarray(tf.convert_to_tensor(g))) for v, g in zip(variables, grads, strict=True)}
+        by_name: dict[str, Any] = {v.path if hasattr(v, "path") else v.name: (None if g is None else np.asarray(tf.convert_to_tensor(g))) for v, g in zip(variables, grads, strict=True)}
+        return by_name
 
     # -- persistence and determinism --------------------------------------------------------
     def test_save_load_identical_predictions(self, tmp_path: Any) -> None:
@@ -192,7 +193,7 @@ class ModelConformance:
         import keras
 
         model.compile(optimizer=keras.optimizers.Adam(self.fit_lr), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
-        hist = model.fit(inputs, batch["labels"], epochs=self.fit_steps, batch_size=len(batch["labels"]), verbose=0, shuffle=False)
+        np_inputs = {k: v for k, v in batch.items() if k != "labels"}
+        hist = model.fit(np_inputs, batch["labels"], epochs=self.fit_steps, batch_size=len(batch["labels"]), verbose=0, shuffle=False)
         losses = hist.history["loss"]
         return losses[0], float(np.mean(losses[-3:]))

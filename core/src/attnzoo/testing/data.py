@@ -16,7 +16,7 @@ _TOPICS = {
 def make_texts(n: int, seed: int = 0, *, length: tuple[int, int] = (6, 20)) -> tuple[list[str], list[str]]:
     """``n`` short texts from three topics with shared filler words; labels are the topic names."""
     rng = np.random.default_rng(seed)
-    filler = "the a of and to in on with for said this that".split()
+    filler = ["the", "a", "of", "and", "to", "in", "on", "with", "for", "said", "this", "that"]
     names = sorted(_TOPICS)
     texts, labels = [], []
     for i in range(n):

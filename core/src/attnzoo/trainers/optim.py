@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 
@@ -32,7 +33,7 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_st
     if cfg.scheduler == "plateau":
         from attnzoo.metrics import higher_is_better
 
-        mode = "max" if higher_is_better(cfg.monitor) else "min"
+        mode: Literal["min", "max"] = "max" if higher_is_better(cfg.monitor) else "min"
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=cfg.plateau_factor, patience=cfg.plateau_patience)
     warmup = int(cfg.warmup_ratio * total_steps)
 

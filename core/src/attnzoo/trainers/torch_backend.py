@@ -132,12 +132,12 @@ class TorchBackend:
         model, optimizer = accelerator.prepare(model, optimizer)
         accelerator.register_for_checkpointing(scheduler)
         if cfg.compile:
-            model = torch.compile(model)
+            model = torch.compile(model)  # type: ignore[assignment]
         loss_fn = build_loss(cfg.loss)
         own_loss = getattr(accelerator.unwrap_model(model), "compute_loss", None)
         stopper = make_early_stopping(cfg.monitor, cfg.early_stopping_patience)
 
-        progress = {"epoch": 1, "step_in_epoch": 0, "global_step": 0}
+        progress: dict[str, Any] = {"epoch": 1, "step_in_epoch": 0, "global_step": 0}
         if run.resumed and (run.state_dir / "trainer.json").exists():
             accelerator.load_state(str(run.state_dir))
             saved = json.loads((run.state_dir / "trainer.json").read_text())
@@ -296,7 +296,13 @@ def _tensorboard(run: Any) -> Any:
 
 class _Bar:
     def __init__(self, epoch: int, epochs: int, total: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(
             TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),

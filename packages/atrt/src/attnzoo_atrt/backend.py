@@ -215,9 +215,6 @@ class TensorFlowBackend:
                 return
 
             def _write(tmp: Path) -> None:
-                keep = run.state_dir / "tokenizer.json"  # written by core; not ours to drop
-                if keep.exists():
-                    (tmp / keep.name).write_bytes(keep.read_bytes())
                 write_state(tmp / STATE_FILE, model, optimizer)
                 atomic_write_json(
                     tmp / "trainer.json",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from attnzoo.hookspecs import hookimpl
+from attnzoo import hookimpl
 from attnzoo.specs import ModelSpec, Preset
 
 _PKG = "attnzoo_baselines"
