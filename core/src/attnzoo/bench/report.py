@@ -187,14 +187,18 @@ def print_leaderboard(records: Sequence[dict[str, Any]], console: Any = None) ->
     console = console or Console()
     cols, tables = leaderboard(records)
     for dataset, entries in tables.items():
-        table = Table(title=f"leaderboard: {dataset} (mean ± std over seeds; best in bold)", title_justify="left")
+        seeds = {e.n for e in entries}
+        per_row = len(seeds) > 1  # else the seed count goes in the title (the table stays narrow)
+        note = "over seeds" if per_row else f"over {seeds.pop()} seed(s)"
+        table = Table(title=f"leaderboard: {dataset} (mean ± std {note}; best in bold)", title_justify="left")
         table.add_column("model", no_wrap=True)
-        table.add_column("seeds", justify="right")
+        if per_row:
+            table.add_column("seeds", justify="right")
         for c in cols:
-            table.add_column(c.title, justify="right")
+            table.add_column(c.title, justify="right", overflow="fold")
         for e in entries:
             cells = [f"[bold green]{cell_text(c, s)}[/]" if b else cell_text(c, s) for c, s, b in zip(cols, e.stats, e.best, strict=True)]
-            table.add_row(e.model, str(e.n), *cells)
+            table.add_row(e.model, *([str(e.n)] if per_row else []), *cells)
         console.print(table)
     for r in records:
         if r.get("status") != "ok":
