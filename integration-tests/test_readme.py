@@ -49,4 +49,4 @@ def test_readme_train_evaluate_predict_on_bbc_news(tmp_path):
     ev = run("evaluate", run_dir, "--json")
     assert json.loads(ev.stdout)["accuracy"] == result["test"]["accuracy"]
     pred = run("predict", run_dir, "Shares in the bank fell after profits dropped")
-    assert json.loads(pred.stdout)["label"] in {"business", "entertainment", "politics", "sport", "tech"}
+    assert json.loads(pred.stdout)["label"] in {"business", "entertainment", "politics", "sports", "tech"}

@@ -29,6 +29,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -146,20 +147,24 @@ def run_config(args: argparse.Namespace, length: int, impl: str) -> dict:
     if args.device == "cpu":
         env["MALLOC_MMAP_THRESHOLD_"] = "65536"
     budget = int(args.mem_budget_gb * 2**30)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    start, max_rss, stopped = time.perf_counter(), 0, None
-    while proc.poll() is None:
-        max_rss = max(max_rss, _child_rss(proc.pid))
-        if args.device == "cpu" and max_rss > budget:
-            stopped = f"stopped: RSS > {args.mem_budget_gb:g} GiB"
-        elif time.perf_counter() - start > args.time_budget_s:
-            stopped = f"stopped: > {args.time_budget_s:g} s"
-        if stopped:
-            proc.kill()
-            proc.wait()
-            return {"length": length, "impl": impl, "error": stopped}
-        time.sleep(0.02)
-    stdout, stderr = proc.communicate()
+    # Output goes to temporary files, not pipes: a chatty child can never block on a full pipe.
+    with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
+        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True, env=env)
+        start, max_rss, stopped = time.perf_counter(), 0, None
+        while proc.poll() is None:
+            max_rss = max(max_rss, _child_rss(proc.pid))
+            if args.device == "cpu" and max_rss > budget:
+                stopped = f"stopped: RSS > {args.mem_budget_gb:g} GiB"
+            elif time.perf_counter() - start > args.time_budget_s:
+                stopped = f"stopped: > {args.time_budget_s:g} s"
+            if stopped:
+                proc.kill()
+                proc.wait()
+                return {"length": length, "impl": impl, "error": stopped}
+            time.sleep(0.02)
+        out_f.seek(0)
+        err_f.seek(0)
+        stdout, stderr = out_f.read(), err_f.read()
     for line in stdout.splitlines():
         if line.startswith(_RESULT):
             return json.loads(line[len(_RESULT) :])

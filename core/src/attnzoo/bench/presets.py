@@ -52,8 +52,8 @@ QUICK = BenchPreset(
         "example": (Recipe("example", ("train.epochs=6",)),),
         "fasttext": (Recipe("fasttext", ("model.num_buckets=50000", "train.epochs=10", "train.lr=0.01")),),
         "transformer": (Recipe("transformer", ("model.d_model=64", "model.n_heads=2", "model.n_layers=2", "model.d_ff=128", "train.lr=1e-3", "train.epochs=3")),),
-        "bilstm": (Recipe("bilstm", ("model.d_model=64", "model.d_hidden=64", "data.max_train_samples=1000", "train.lr=3e-3", "train.epochs=3")),),
-        "diffusion": (Recipe("diffusion", ("model.d_model=64", "train.lr=1e-3", "train.epochs=3")),),
+        "bilstm": (Recipe("bilstm", ("data.max_length=128", "model.max_seq_len=128", "model.d_model=64", "model.d_hidden=64", "train.lr=3e-3", "train.epochs=4")),),
+        "diffusion": (Recipe("diffusion", ("model.d_model=64", "train.lr=1e-3", "train.epochs=5")),),
         "atrt": (Recipe("atrt", ("model.d_model=64", "model.d_ff=128", "train.epochs=2")),),
         "hf-encoder": (
             Recipe(
