@@ -32,20 +32,35 @@ PACKAGES = {
     "datasets": ("attnzoo-datasets", "plugins/datasets", []),
     "example": ("attnzoo-example", "plugins/example", []),
 }
-TEST_ENV = {"ATTNZOO_STRICT_PLUGINS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+TEST_ENV = {
+    "ATTNZOO_STRICT_PLUGINS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
 
 
 def sync(session: nox.Session, *args: str) -> None:
     """``uv sync --locked`` into this session's venv, then the test tools."""
     env = {"UV_PROJECT_ENVIRONMENT": str(session.virtualenv.location)}
-    session.run_install("uv", "sync", "--locked", "--no-default-groups", *args, env=env, external=True)
+    session.run_install(
+        "uv", "sync", "--locked", "--no-default-groups", *args, env=env, external=True
+    )
     session.install("pytest>=8.3")
 
 
 def _tests(session: nox.Session, key: str) -> None:
     dist, folder, extras = PACKAGES[key]
     sync(session, "--package", dist, *[f"--extra={e}" for e in extras])
-    session.run("pytest", f"{folder}/tests", "-q", "-m", "not slow and not gpu", *session.posargs, env=TEST_ENV)
+    session.run(
+        "pytest",
+        f"{folder}/tests",
+        "-q",
+        "-m",
+        "not slow and not gpu",
+        *session.posargs,
+        env=TEST_ENV,
+    )
 
 
 for _key in PACKAGES:
@@ -65,7 +80,15 @@ for _key in PACKAGES:
 def integration(session: nox.Session) -> None:
     """End to end as a user runs it: the README's commands, wheels in fresh venvs, torch + TF together."""
     sync(session, "--all-packages", "--all-extras")
-    session.run("pytest", "integration-tests", "-q", "-m", "not slow and not gpu", *session.posargs, env=TEST_ENV)
+    session.run(
+        "pytest",
+        "integration-tests",
+        "-q",
+        "-m",
+        "not slow and not gpu",
+        *session.posargs,
+        env=TEST_ENV,
+    )
 
 
 @nox.session(python=PYTHON)
@@ -88,11 +111,30 @@ def _wheel(session: nox.Session, key: str) -> None:
     dist, folder, _ = PACKAGES[key]
     out = Path(session.create_tmp()) / "dist"
     for d in {"attnzoo-core", dist}:
-        session.run("uv", "build", "--no-sources", "--package", d, "--wheel", "--out-dir", str(out), external=True)
+        session.run(
+            "uv",
+            "build",
+            "--no-sources",
+            "--package",
+            d,
+            "--wheel",
+            "--out-dir",
+            str(out),
+            external=True,
+        )
     venv = Path(session.create_tmp()) / "bare"
     session.run("uv", "venv", "--quiet", str(venv), external=True)
     py = str(venv / "bin" / "python")
-    session.run("uv", "pip", "install", "--quiet", "--python", py, *map(str, out.glob("*.whl")), external=True)
+    session.run(
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        py,
+        *map(str, out.glob("*.whl")),
+        external=True,
+    )
     check = (
         "import attnzoo, sys; from attnzoo.plugins import get_host;"
         f"mine = [s for s in attnzoo.registry.get_registry().tables['model'].values() if s.plugin == {dist!r}];"
@@ -124,7 +166,9 @@ def bump(session: nox.Session) -> None:
         session.error("usage: nox -s bump -- <distribution> <major|minor|patch>")
     dist, part = session.posargs
     session.run("uv", "version", "--package", dist, "--bump", part, external=True)
-    session.log(f"Now add a '## <new version>' entry to the CHANGELOG.md of {dist} and tag {dist}/v<version>.")
+    session.log(
+        f"Now add a '## <new version>' entry to the CHANGELOG.md of {dist} and tag {dist}/v<version>."
+    )
 
 
 @nox.session(python=PYTHON, default=False)

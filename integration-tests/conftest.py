@@ -17,7 +17,12 @@ def wheels(tmp_path_factory) -> dict[str, Path]:
     assert uv, "integration tests need uv on PATH (pip install uv)"
     out = tmp_path_factory.mktemp("dist")
     for dist in ("attnzoo-core", "attnzoo-example"):
-        subprocess.run([uv, "build", "--no-sources", "--package", dist, "--wheel", "--out-dir", str(out)], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [uv, "build", "--no-sources", "--package", dist, "--wheel", "--out-dir", str(out)],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
     return {p.name.split("-")[0]: p for p in out.glob("*.whl")}
 
 
@@ -28,5 +33,17 @@ def fresh_venv(tmp_path_factory, wheels) -> Path:
     venv = tmp_path_factory.mktemp("venv") / "v"
     subprocess.run([uv, "venv", "--quiet", str(venv)], check=True)
     env = {**os.environ, "VIRTUAL_ENV": str(venv)}
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), *map(str, wheels.values())], check=True, env=env)
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            *map(str, wheels.values()),
+        ],
+        check=True,
+        env=env,
+    )
     return venv

@@ -15,12 +15,19 @@ ATTNZOO = [sys.executable, "-m", "attnzoo"]
 
 def run(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
     env = {**os.environ, "ATTNZOO_STRICT_PLUGINS": "1"}
-    return subprocess.run([*ATTNZOO, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [*ATTNZOO, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+    )
 
 
 def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
-    return [line.strip() for block in re.findall(r"```(?:bash|sh|console)\n(.*?)```", text, re.S) for line in block.splitlines() if line.strip().startswith("attnzoo ")]
+    return [
+        line.strip()
+        for block in re.findall(r"```(?:bash|sh|console)\n(.*?)```", text, re.S)
+        for line in block.splitlines()
+        if line.strip().startswith("attnzoo ")
+    ]
 
 
 def test_readme_lists_the_main_commands():
@@ -35,12 +42,30 @@ def test_every_installed_plugin_loads():
     rows = json.loads(proc.stdout)
     assert [r for r in rows if r["error"]] == []
     names = {r["distribution"] for r in rows}
-    assert {"attnzoo-core", "attnzoo-example", "attnzoo-datasets", "attnzoo-baselines", "attnzoo-diffusion", "attnzoo-atrt"} <= names
+    assert {
+        "attnzoo-core",
+        "attnzoo-example",
+        "attnzoo-datasets",
+        "attnzoo-baselines",
+        "attnzoo-diffusion",
+        "attnzoo-atrt",
+    } <= names
 
 
 def test_readme_train_evaluate_predict_on_bbc_news(tmp_path):
     """`attnzoo train --model example --dataset bbc-news`, then evaluate and predict (1 epoch here)."""
-    train = run("train", "--model", "example", "--dataset", "bbc-news", "--out", str(tmp_path), "--set", "epochs=1", "--json")
+    train = run(
+        "train",
+        "--model",
+        "example",
+        "--dataset",
+        "bbc-news",
+        "--out",
+        str(tmp_path),
+        "--set",
+        "epochs=1",
+        "--json",
+    )
     assert train.returncode == 0, train.stderr[-3000:]
     result = json.loads(train.stdout)
     assert result["num_examples"] == {"train": 1779, "validation": 223, "test": 223}
@@ -49,4 +74,10 @@ def test_readme_train_evaluate_predict_on_bbc_news(tmp_path):
     ev = run("evaluate", run_dir, "--json")
     assert json.loads(ev.stdout)["accuracy"] == result["test"]["accuracy"]
     pred = run("predict", run_dir, "Shares in the bank fell after profits dropped")
-    assert json.loads(pred.stdout)["label"] in {"business", "entertainment", "politics", "sports", "tech"}
+    assert json.loads(pred.stdout)["label"] in {
+        "business",
+        "entertainment",
+        "politics",
+        "sports",
+        "tech",
+    }

@@ -8,9 +8,17 @@ from attnzoo.testing.data import make_text_dataset
 
 def test_torch_then_tensorflow_in_one_process(tmp_path):
     data = make_text_dataset(tmp_path / "data", n=60)
-    common = {"dataset": str(data), "out_dir": str(tmp_path / "runs"), "data": {"tokenizer": {"vocab_size": 200, "min_frequency": 1}}}
-    torch_run = attnzoo.train({**common, "model": "example.tiny", "train": {"epochs": 2, "progress": False}})
-    tf_run = attnzoo.train({**common, "model": "atrt.tiny", "train": {"epochs": 2, "progress": False}})
+    common = {
+        "dataset": str(data),
+        "out_dir": str(tmp_path / "runs"),
+        "data": {"tokenizer": {"vocab_size": 200, "min_frequency": 1}},
+    }
+    torch_run = attnzoo.train(
+        {**common, "model": "example.tiny", "train": {"epochs": 2, "progress": False}}
+    )
+    tf_run = attnzoo.train(
+        {**common, "model": "atrt.tiny", "train": {"epochs": 2, "progress": False}}
+    )
     for result in (torch_run, tf_run):
         assert result["status"] == "completed"
         metrics = attnzoo.evaluate(result["run_dir"])

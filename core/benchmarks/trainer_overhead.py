@@ -19,7 +19,13 @@ import torch
 import torch.nn.functional as F
 
 import attnzoo
-from attnzoo.api import build_config, coerce_run_config, get_backend, prepare_dataset, resolve_run_config
+from attnzoo.api import (
+    build_config,
+    coerce_run_config,
+    get_backend,
+    prepare_dataset,
+    resolve_run_config,
+)
 from attnzoo.data import build_tokenizer, prepare_data
 from attnzoo.registry import get_model_spec
 from attnzoo.trainers.optim import build_scheduler, param_groups
@@ -27,7 +33,14 @@ from attnzoo.trainers.optim import build_scheduler, param_groups
 
 def plain_loop(model_name: str, data, cfg, epochs: int) -> list[float]:
     spec = get_model_spec(model_name)
-    model_cfg = build_config(model_name, None, vocab_size=data.vocab_size, num_classes=data.num_classes, pad_token_id=data.pad_token_id, max_seq_len=data.max_length)
+    model_cfg = build_config(
+        model_name,
+        None,
+        vocab_size=data.vocab_size,
+        num_classes=data.num_classes,
+        pad_token_id=data.pad_token_id,
+        max_seq_len=data.max_length,
+    )
     torch.manual_seed(cfg.seed)
     model = get_backend("torch").build_model(spec, model_cfg)
     opt = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr)
@@ -37,7 +50,9 @@ def plain_loop(model_name: str, data, cfg, epochs: int) -> list[float]:
     for epoch in range(1, epochs + 1):
         model.train()
         n, t0 = 0, time.perf_counter()
-        for batch in data.batches("train", cfg.batch_size, shuffle=True, seed=cfg.seed, epoch=epoch):
+        for batch in data.batches(
+            "train", cfg.batch_size, shuffle=True, seed=cfg.seed, epoch=epoch
+        ):
             b = {k: torch.from_numpy(v) for k, v in batch.items()}
             labels = b.pop("labels")
             loss = F.cross_entropy(model(**b)["logits"], labels)
@@ -52,7 +67,9 @@ def plain_loop(model_name: str, data, cfg, epochs: int) -> list[float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", default="example.wide")
     ap.add_argument("--dataset", default="bbc-news")
     ap.add_argument("--epochs", type=int, default=4)
@@ -62,14 +79,24 @@ def main() -> None:
     torch.set_num_threads(torch.get_num_threads())
     with tempfile.TemporaryDirectory() as out:
         run_cfg = {
-            "model": args.model, "dataset": args.dataset, "out_dir": out, "name": "overhead",
+            "model": args.model,
+            "dataset": args.dataset,
+            "out_dir": out,
+            "name": "overhead",
             "data": {"max_length": args.max_length},
-            "train": {"epochs": args.epochs, "batch_size": args.batch_size, "early_stopping_patience": None, "deterministic": False},
+            "train": {
+                "epochs": args.epochs,
+                "batch_size": args.batch_size,
+                "early_stopping_patience": None,
+                "deterministic": False,
+            },
         }
         requested = coerce_run_config(run_cfg)
         ds = prepare_dataset(requested)
         cfg = resolve_run_config(requested, ds)
-        tok = build_tokenizer("wordpiece", ds.splits["train"]["text"], vocab_size=cfg.data.tokenizer.vocab_size)
+        tok = build_tokenizer(
+            "wordpiece", ds.splits["train"]["text"], vocab_size=cfg.data.tokenizer.vocab_size
+        )
         data = prepare_data(ds, tok, args.max_length)
         # plain, attnzoo, plain again: load on a shared machine drifts, so bracket the trainer
         plain = plain_loop(args.model, data, cfg.train, args.epochs)
@@ -78,12 +105,21 @@ def main() -> None:
         import json
         from pathlib import Path
 
-        rows = [json.loads(x) for x in (Path(out) / "overhead" / "metrics.jsonl").read_text().splitlines()]
+        rows = [
+            json.loads(x)
+            for x in (Path(out) / "overhead" / "metrics.jsonl").read_text().splitlines()
+        ]
         ours = [r["samples_per_s"] for r in rows]
     p, a = statistics.median(plain[1:] + plain_after[1:]), statistics.median(ours[1:])
-    print(f"model {args.model}, dataset {args.dataset}, batch {args.batch_size}, max_length {args.max_length}, torch threads {torch.get_num_threads()}")
-    print(f"plain loop  samples/s per epoch: {[round(x, 1) for x in plain]} then {[round(x, 1) for x in plain_after]}  median(after warm-up) {p:.1f}")
-    print(f"attnzoo     samples/s per epoch: {[round(x, 1) for x in ours]}  median(after warm-up) {a:.1f}")
+    print(
+        f"model {args.model}, dataset {args.dataset}, batch {args.batch_size}, max_length {args.max_length}, torch threads {torch.get_num_threads()}"
+    )
+    print(
+        f"plain loop  samples/s per epoch: {[round(x, 1) for x in plain]} then {[round(x, 1) for x in plain_after]}  median(after warm-up) {p:.1f}"
+    )
+    print(
+        f"attnzoo     samples/s per epoch: {[round(x, 1) for x in ours]}  median(after warm-up) {a:.1f}"
+    )
     print(f"attnzoo / plain = {a / p:.3f}  (overhead {100 * (1 - a / p):+.1f}%)")
 
 

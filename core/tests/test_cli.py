@@ -31,18 +31,40 @@ def test_info_on_model_and_unknown_name():
 
 
 def test_train_evaluate_predict_info(tiny_csv, tmp_path):
-    res = invoke("train", "--model", "tiny", "--dataset", str(tiny_csv), "--out", str(tmp_path), "--name", "cli",
-                 "--set", "epochs=2", "--set", "progress=false", "--set", "data.tokenizer.min_frequency=1", "--json")
+    res = invoke(
+        "train",
+        "--model",
+        "tiny",
+        "--dataset",
+        str(tiny_csv),
+        "--out",
+        str(tmp_path),
+        "--name",
+        "cli",
+        "--set",
+        "epochs=2",
+        "--set",
+        "progress=false",
+        "--set",
+        "data.tokenizer.min_frequency=1",
+        "--json",
+    )
     final = json.loads(res.output)
     run = tmp_path / "cli"
     assert final["run_dir"] == str(run)
     ev = json.loads(invoke("evaluate", str(run), "--json").output)
     assert abs(ev["accuracy"] - final["test"]["accuracy"]) < 1e-9
-    lines = invoke("predict", str(run), "goal team match", "bank profit").output.strip().splitlines()
+    lines = (
+        invoke("predict", str(run), "goal team match", "bank profit").output.strip().splitlines()
+    )
     assert [json.loads(x)["text"] for x in lines] == ["goal team match", "bank profit"]
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_text('{"text": "phone software"}\n')
-    assert json.loads(invoke("predict", str(run), "--input", str(jsonl)).output)["label"] in {"money", "sport", "tech"}
+    assert json.loads(invoke("predict", str(run), "--input", str(jsonl)).output)["label"] in {
+        "money",
+        "sport",
+        "tech",
+    }
     info = json.loads(invoke("info", str(run), "--json").output)
     assert info["model"]["model"] == "tiny" and info["epochs"] == 2
     again = CliRunner().invoke(cli, ["train", str(run / "run.yaml")])
@@ -52,13 +74,19 @@ def test_train_evaluate_predict_info(tiny_csv, tmp_path):
 def test_train_usage_errors(tmp_path):
     res = CliRunner().invoke(cli, ["train", "--model", "tiny"])
     assert res.exit_code == 2 and "both --model and --dataset" in res.output
-    res = CliRunner().invoke(cli, ["train", "--model", "tiny", "--dataset", str(tmp_path / "nope.csv")])
+    res = CliRunner().invoke(
+        cli, ["train", "--model", "tiny", "--dataset", str(tmp_path / "nope.csv")]
+    )
     assert res.exit_code == 1 and "does not exist" in res.output
-    res = CliRunner().invoke(cli, ["train", "--model", "tiny", "--dataset", "x.csv", "--set", "epoch=2"])
+    res = CliRunner().invoke(
+        cli, ["train", "--model", "tiny", "--dataset", "x.csv", "--set", "epoch=2"]
+    )
     assert res.exit_code == 1 and "Did you mean" in res.output
 
 
-def _fresh(args: list[str], extra_path: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+def _fresh(
+    args: list[str], extra_path: Path | None = None, **env: str
+) -> subprocess.CompletedProcess:
     code = textwrap.dedent(
         f"""
         import sys, json
@@ -73,11 +101,17 @@ def _fresh(args: list[str], extra_path: Path | None = None, **env: str) -> subpr
         sys.exit(code or 0)
         """
     )
-    full_env = {k: v for k, v in os.environ.items() if k not in ("ATTNZOO_LOAD_PLUGINS", "ATTNZOO_STRICT_PLUGINS")}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ATTNZOO_LOAD_PLUGINS", "ATTNZOO_STRICT_PLUGINS")
+    }
     full_env.update(env)
     if extra_path is not None:
         full_env["PYTHONPATH"] = os.pathsep.join([str(extra_path), full_env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=120
+    )
 
 
 def test_listing_in_a_fresh_interpreter_imports_no_framework():
@@ -89,10 +123,14 @@ def test_listing_in_a_fresh_interpreter_imports_no_framework():
 
 def _install_broken_plugin(site: Path) -> None:
     """A real installed distribution (dist-info + entry point) whose plugin module raises on import."""
-    (site / "broken_attnzoo_plugin.py").write_text("raise RuntimeError('this plugin is broken on purpose')\n")
+    (site / "broken_attnzoo_plugin.py").write_text(
+        "raise RuntimeError('this plugin is broken on purpose')\n"
+    )
     dist = site / "broken_attnzoo_plugin-0.1.dist-info"
     dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-attnzoo-plugin\nVersion: 0.1\n")
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-attnzoo-plugin\nVersion: 0.1\n"
+    )
     (dist / "entry_points.txt").write_text("[attnzoo.plugins]\nbroken = broken_attnzoo_plugin\n")
 
 

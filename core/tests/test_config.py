@@ -21,12 +21,18 @@ def test_out_of_range_value_is_reported():
 @pytest.mark.parametrize("bad", [{"batch_size": 0}, {"epochs": 0}, {"lr": -1}, {"bogus": 1}])
 def test_train_config_rejects_bad_values(bad):
     with pytest.raises(ConfigError):
-        validate_config(RunConfig, {"model": "tiny", "dataset": "x.csv", "train": bad}, where="run config")
+        validate_config(
+            RunConfig, {"model": "tiny", "dataset": "x.csv", "train": bad}, where="run config"
+        )
 
 
 def test_max_length_must_be_positive():
     with pytest.raises(ConfigError, match="max_length"):
-        validate_config(RunConfig, {"model": "tiny", "dataset": "x.csv", "data": {"max_length": 0}}, where="run config")
+        validate_config(
+            RunConfig,
+            {"model": "tiny", "dataset": "x.csv", "data": {"max_length": 0}},
+            where="run config",
+        )
 
 
 def test_recipe_precedence_defaults_preset_user():
@@ -34,14 +40,25 @@ def test_recipe_precedence_defaults_preset_user():
     resolved = resolve_run_config(cfg)
     assert resolved.train.lr == 0.02  # preset recipe beats the model's train_defaults
     assert resolved.train.batch_size == 8  # model train_defaults beat core defaults
-    user = RunConfig.model_validate({"model": "tiny.wide", "dataset": "x.csv", "train": {"lr": 0.5}})
+    user = RunConfig.model_validate(
+        {"model": "tiny.wide", "dataset": "x.csv", "train": {"lr": 0.5}}
+    )
     assert resolve_run_config(user).train.lr == 0.5
     assert resolved.model_args == {"d_model": 32}
     assert resolved.data.tokenizer.kind == "wordpiece"
 
 
 def test_set_overrides_routing():
-    cfg = apply_overrides({"model": "tiny", "dataset": "x"}, ["train.lr=1e-3", "epochs=4", "model.d_model=8", "max_length=64", "data.tokenizer.kind=bpe"])
+    cfg = apply_overrides(
+        {"model": "tiny", "dataset": "x"},
+        [
+            "train.lr=1e-3",
+            "epochs=4",
+            "model.d_model=8",
+            "max_length=64",
+            "data.tokenizer.kind=bpe",
+        ],
+    )
     assert cfg["train"] == {"lr": 1e-3, "epochs": 4}
     assert cfg["model_args"] == {"d_model": 8}
     assert cfg["data"] == {"max_length": 64, "tokenizer": {"kind": "bpe"}}

@@ -33,7 +33,10 @@ def test_parquet_and_folder_with_splits(tmp_path):
 
     folder = tmp_path / "d"
     folder.mkdir()
-    pq.write_table(pa.table({"body": ["a b", "c d", "e f", "g h"], "y": [1, 0, 1, 0]}), folder / "train.parquet")
+    pq.write_table(
+        pa.table({"body": ["a b", "c d", "e f", "g h"], "y": [1, 0, 1, 0]}),
+        folder / "train.parquet",
+    )
     write(folder / "test.csv", "body,y\nx y,1\n")
     ds = load_local_files(folder, text_column="body", label_column="y")
     assert set(ds.splits) == {"train", "test"}
@@ -142,7 +145,9 @@ def test_batches_pad_to_longest_in_batch_and_truncate(tmp_path):
         assert b["input_ids"].shape[1] == b["attention_mask"].sum(1).max()
     shuffled = list(data.batches("train", 4, shuffle=True, seed=0, epoch=1))
     again = list(data.batches("train", 4, shuffle=True, seed=0, epoch=1))
-    assert all(np.array_equal(x["labels"], y["labels"]) for x, y in zip(shuffled, again, strict=True))
+    assert all(
+        np.array_equal(x["labels"], y["labels"]) for x, y in zip(shuffled, again, strict=True)
+    )
     from attnzoo.errors import DataError as DE
 
     with pytest.raises(DE, match="batch_size must be positive"):
@@ -155,7 +160,9 @@ def test_hub_dataset_offline_fails_fast_with_a_fix(monkeypatch):
     from attnzoo.data import resolve_dataset
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(DataError, match=r"Cannot load hub dataset 'ag_news'.*--dataset path/to/train.csv"):
+    with pytest.raises(
+        DataError, match=r"Cannot load hub dataset 'ag_news'.*--dataset path/to/train.csv"
+    ):
         resolve_dataset("hf:ag_news")
 
 

@@ -70,7 +70,9 @@ def test_duplicate_names_name_both_plugins(monkeypatch):
     def dup(registry):
         registry.add(ModelSpec("tiny", "x:y", "x:z"))
 
-    get_host().register(types.SimpleNamespace(register_models=hookimpl(dup)), "dupplug", "attnzoo-dup")
+    get_host().register(
+        types.SimpleNamespace(register_models=hookimpl(dup)), "dupplug", "attnzoo-dup"
+    )
     with pytest.raises(DuplicateNameError) as err:
         attnzoo.list_models()
     assert "tinyplugin" in str(err.value) and "attnzoo-dup" in str(err.value)

@@ -29,25 +29,46 @@ def test_train_writes_the_run_folder_and_selects_on_validation(tiny_csv, tmp_pat
     get_host().register(plugin, "recorder")
     result = attnzoo.train(run_config(tiny_csv, tmp_path / "runs", epochs=3))
     run = Path(result["run_dir"])
-    for name in ("run.yaml", "metrics.jsonl", "final.json", "curves.png", "confusion.png", "model/attnzoo.json", "model/config.json", "model/tokenizer.json", "model/model.safetensors", "state/trainer.json"):
+    for name in (
+        "run.yaml",
+        "metrics.jsonl",
+        "final.json",
+        "curves.png",
+        "confusion.png",
+        "model/attnzoo.json",
+        "model/config.json",
+        "model/tokenizer.json",
+        "model/model.safetensors",
+        "state/trainer.json",
+    ):
         assert (run / name).exists(), name
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2, 3]
-    assert all("val_accuracy" in r and "test_accuracy" not in r for r in rows)  # test is never looked at per epoch
+    assert all(
+        "val_accuracy" in r and "test_accuracy" not in r for r in rows
+    )  # test is never looked at per epoch
     best = max(rows, key=lambda r: r["val_accuracy"])
     assert result["best_epoch"] == best["epoch"]
     assert result["val"]["accuracy"] == best["val_accuracy"]
     assert set(result["test"]) >= {"accuracy", "macro_f1", "loss"}
-    assert calls[0] == "start" and calls[-1] == "completed" and "epoch3" in calls and "ckpt" in calls
+    assert (
+        calls[0] == "start" and calls[-1] == "completed" and "epoch3" in calls and "ckpt" in calls
+    )
     meta = json.loads((run / "model/attnzoo.json").read_text())
-    assert meta["model"] == "tiny" and meta["labels"] == ["money", "sport", "tech"] and meta["plugin"] == "tinyplugin"
+    assert (
+        meta["model"] == "tiny"
+        and meta["labels"] == ["money", "sport", "tech"]
+        and meta["plugin"] == "tinyplugin"
+    )
 
 
 def test_run_yaml_reproduces_the_run(tiny_csv, tmp_path):
     cfg = run_config(tiny_csv, tmp_path / "runs")
     cfg["data"]["tokenizer"]["kind"] = "word"  # WordPiece training breaks ties in hash order
     first = attnzoo.train(cfg)
-    cfg = attnzoo.api.coerce_run_config(Path(first["run_dir"]) / "run.yaml").model_copy(update={"name": "again"})
+    cfg = attnzoo.api.coerce_run_config(Path(first["run_dir"]) / "run.yaml").model_copy(
+        update={"name": "again"}
+    )
     second = attnzoo.train(cfg)
     assert second["test"] == first["test"] and second["val"] == first["val"]
 
@@ -67,9 +88,16 @@ def test_resume_refuses_a_different_config(tiny_csv, tmp_path):
 
 def test_failure_fires_on_run_end(tiny_csv, tmp_path):
     ends = []
-    get_host().register(types.SimpleNamespace(on_run_end=hookimpl(lambda run, result: ends.append(result))), "rec")
+    get_host().register(
+        types.SimpleNamespace(on_run_end=hookimpl(lambda run, result: ends.append(result))), "rec"
+    )
     with pytest.raises(ConfigError):
-        attnzoo.train({**run_config(tiny_csv, tmp_path / "runs"), "train": {"loss": {"name": "nope"}, "progress": False}})
+        attnzoo.train(
+            {
+                **run_config(tiny_csv, tmp_path / "runs"),
+                "train": {"loss": {"name": "nope"}, "progress": False},
+            }
+        )
     assert ends and ends[0]["status"] == "failed" and "nope" in ends[0]["error"]
 
 
@@ -101,12 +129,20 @@ KILL_SCRIPT = textwrap.dedent(
 
 
 def test_resume_after_kill_matches_an_uninterrupted_run(tiny_csv, tmp_path):
-    cfg = run_config(tiny_csv, tmp_path / "killed", epochs=3, save_every_steps=3, early_stopping_patience=None)
+    cfg = run_config(
+        tiny_csv, tmp_path / "killed", epochs=3, save_every_steps=3, early_stopping_patience=None
+    )
     cfg["data"]["tokenizer"]["kind"] = "word"  # reproducible across processes (see build_tokenizer)
     # 72 training rows / batch 8 = 9 steps per epoch; saves at steps 3, 6, 9, end of epoch 1,
     # step 12: the 5th save is mid-epoch 2
     script = KILL_SCRIPT.format(here=str(HERE), kill_after=5, cfg=json.dumps(cfg))
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ}, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=300,
+    )
     assert proc.returncode == 137, proc.stderr[-2000:]
     state = json.loads((tmp_path / "killed/r/state/trainer.json").read_text())
     assert state["progress"]["epoch"] == 2 and state["progress"]["step_in_epoch"] == 3
@@ -116,9 +152,13 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tiny_csv, tmp_path):
     assert resumed["test"] == straight["test"]
     assert resumed["val"] == straight["val"]
     rows_a = [json.loads(x) for x in (tmp_path / "killed/r/metrics.jsonl").read_text().splitlines()]
-    rows_b = [json.loads(x) for x in (tmp_path / "straight/r/metrics.jsonl").read_text().splitlines()]
+    rows_b = [
+        json.loads(x) for x in (tmp_path / "straight/r/metrics.jsonl").read_text().splitlines()
+    ]
     assert [r["val_loss"] for r in rows_a] == [r["val_loss"] for r in rows_b]
-    assert [r["train_loss"] for r in rows_a] == pytest.approx([r["train_loss"] for r in rows_b], rel=1e-6)
+    assert [r["train_loss"] for r in rows_a] == pytest.approx(
+        [r["train_loss"] for r in rows_b], rel=1e-6
+    )
 
 
 def test_evaluate_and_predict_from_the_run_folder(tiny_csv, tmp_path):
@@ -145,7 +185,9 @@ def test_load_model_rejects_truncated_and_foreign_folders(tiny_csv, tmp_path):
     meta.write_text(json.dumps({**json.loads(original), "format": "something-else"}))
     with pytest.raises(CheckpointError, match="not an attnzoo model folder"):
         attnzoo.load_model(model_dir)
-    meta.write_text(json.dumps({**json.loads(original), "model": "vanished", "plugin": "attnzoo-vanished"}))
+    meta.write_text(
+        json.dumps({**json.loads(original), "model": "vanished", "plugin": "attnzoo-vanished"})
+    )
     with pytest.raises(CheckpointError, match="pip install attnzoo-vanished"):
         attnzoo.load_model(model_dir)
     meta.write_text(original)

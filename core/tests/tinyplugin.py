@@ -23,7 +23,9 @@ class TinyModel(nn.Module):
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.d_model, config.num_classes)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         mask = attention_mask.unsqueeze(-1).float()
         pooled = (self.embed(input_ids) * mask).sum(1) / mask.sum(1).clamp_min(1)
         return {"logits": self.head(self.drop(pooled))}

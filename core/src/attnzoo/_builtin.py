@@ -8,7 +8,11 @@ from attnzoo.specs import MetricSpec, TrainerSpec
 
 @hookimpl
 def register_trainers(registry):  # type: ignore[no-untyped-def]
-    registry.add(TrainerSpec("torch", "attnzoo.trainers.torch_backend:TorchBackend", "PyTorch + Accelerate trainer"))
+    registry.add(
+        TrainerSpec(
+            "torch", "attnzoo.trainers.torch_backend:TorchBackend", "PyTorch + Accelerate trainer"
+        )
+    )
 
 
 @hookimpl
@@ -19,6 +23,23 @@ def register_metrics(registry):  # type: ignore[no-untyped-def]
         ("weighted_f1", "support-weighted mean of per-class F1", True),
         ("loss", "mean cross-entropy of the predicted probabilities", False),
     ]:
-        registry.add(MetricSpec(name, f"attnzoo.metrics:{name}", description=desc, higher_is_better=hib))
-    registry.add(MetricSpec("auc", "attnzoo.metrics:auc", tasks=("ctr",), description="ROC AUC of the positive class"))
-    registry.add(MetricSpec("logloss", "attnzoo.metrics:logloss", tasks=("ctr",), higher_is_better=False, description="binary log loss"))
+        registry.add(
+            MetricSpec(name, f"attnzoo.metrics:{name}", description=desc, higher_is_better=hib)
+        )
+    registry.add(
+        MetricSpec(
+            "auc",
+            "attnzoo.metrics:auc",
+            tasks=("ctr",),
+            description="ROC AUC of the positive class",
+        )
+    )
+    registry.add(
+        MetricSpec(
+            "logloss",
+            "attnzoo.metrics:logloss",
+            tasks=("ctr",),
+            higher_is_better=False,
+            description="binary log loss",
+        )
+    )

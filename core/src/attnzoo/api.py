@@ -36,7 +36,9 @@ def build_config(name: str, config: Any = None, **overrides: Any) -> Any:
     _, preset = split_preset(name)
     values: dict[str, Any] = dict(spec.preset(preset).model) if preset else {}
     if config is not None:
-        values.update(config.model_dump(exclude_unset=True) if hasattr(config, "model_dump") else dict(config))
+        values.update(
+            config.model_dump(exclude_unset=True) if hasattr(config, "model_dump") else dict(config)
+        )
     values.update(overrides)
     return validate_config(spec.load_config_class(), values, where=f"config of model {name!r}")
 
@@ -50,16 +52,33 @@ def create_model(name: str, config: Any = None, **overrides: Any) -> Any:
     return model
 
 
-def save_model(model: Any, directory: str | Path, *, tokenizer: Any = None, label_names: Sequence[str] | None = None) -> Path:
+def save_model(
+    model: Any,
+    directory: str | Path,
+    *,
+    tokenizer: Any = None,
+    label_names: Sequence[str] | None = None,
+) -> Path:
     """Save a model built by :func:`create_model` (or loaded) as a portable model folder."""
     from attnzoo.checkpoint import write_model_dir
 
     if model not in _MODEL_INFO:
-        raise ConfigError("save_model() needs a model made by attnzoo.create_model() or attnzoo.load_model().")
+        raise ConfigError(
+            "save_model() needs a model made by attnzoo.create_model() or attnzoo.load_model()."
+        )
     name, cfg = _MODEL_INFO[model]
     spec = get_model_spec(name)
     extra = {"labels": list(label_names)} if label_names else {}
-    return write_model_dir(directory, model=model, backend=get_backend(spec.framework), spec=spec, name=name, config=cfg, tokenizer=tokenizer, extra=extra)
+    return write_model_dir(
+        directory,
+        model=model,
+        backend=get_backend(spec.framework),
+        spec=spec,
+        name=name,
+        config=cfg,
+        tokenizer=tokenizer,
+        extra=extra,
+    )
 
 
 def load_model(directory: str | Path) -> Any:
@@ -103,7 +122,11 @@ def resolve_run_config(cfg: RunConfig, ds: Any = None) -> RunConfig:
     spec = get_model_spec(cfg.model)
     _, preset = split_preset(cfg.model)
     p = spec.preset(preset) if preset else None
-    train_values = {**spec.train_defaults, **(p.train if p else {}), **cfg.train.model_dump(exclude_unset=True)}
+    train_values = {
+        **spec.train_defaults,
+        **(p.train if p else {}),
+        **cfg.train.model_dump(exclude_unset=True),
+    }
     train = validate_config(TrainConfig, train_values, where=f"train config (model {cfg.model!r})")
     model_args = {**(p.model if p else {}), **cfg.model_args}
     model_cfg = build_config(cfg.model, None, **model_args)  # validates the keys early
@@ -116,10 +139,16 @@ def resolve_run_config(cfg: RunConfig, ds: Any = None) -> RunConfig:
     tok = validate_config(TokenizerConfig, tok_values, where="data.tokenizer")
     if tok.kind == "auto":
         pretrained = model_cfg.pretrained_tokenizer()
-        tok = tok.model_copy(update={"kind": "pretrained", "path": pretrained} if pretrained else {"kind": "wordpiece"})
+        tok = tok.model_copy(
+            update={"kind": "pretrained", "path": pretrained}
+            if pretrained
+            else {"kind": "wordpiece"}
+        )
     data.tokenizer = tok
     if train.monitor not in [*train.metrics, "loss"]:
-        raise ConfigError(f"train.monitor={train.monitor!r} is not among train.metrics {train.metrics} (or 'loss').")
+        raise ConfigError(
+            f"train.monitor={train.monitor!r} is not among train.metrics {train.metrics} (or 'loss')."
+        )
     return cfg.model_copy(update={"train": train, "model_args": model_args, "data": data})
 
 
@@ -133,7 +162,12 @@ def _subsample(ds: Any, n: int, seed: int) -> None:
 def prepare_dataset(cfg: RunConfig) -> Any:
     from attnzoo.data import resolve_dataset
 
-    ds = resolve_dataset(cfg.dataset, cfg.dataset_args, text_column=cfg.data.text_column, label_column=cfg.data.label_column)
+    ds = resolve_dataset(
+        cfg.dataset,
+        cfg.dataset_args,
+        text_column=cfg.data.text_column,
+        label_column=cfg.data.label_column,
+    )
     ds.ensure_splits(cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.split_seed)
     if cfg.data.max_train_samples:
         _subsample(ds, cfg.data.max_train_samples, cfg.data.split_seed)
@@ -141,7 +175,12 @@ def prepare_dataset(cfg: RunConfig) -> Any:
     return ds
 
 
-def train(run_config: RunConfig | Mapping[str, Any] | str | Path, *, overwrite: bool = False, resume: bool = False) -> dict[str, Any]:
+def train(
+    run_config: RunConfig | Mapping[str, Any] | str | Path,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+) -> dict[str, Any]:
     """Train, select on validation, evaluate test once; return the summary written to final.json."""
     from attnzoo.data import build_tokenizer, load_tokenizer, prepare_data
     from attnzoo.metrics import compute_metrics, confusion_matrix
@@ -160,10 +199,19 @@ def train(run_config: RunConfig | Mapping[str, Any] | str | Path, *, overwrite: 
     if ds.pretokenized:
         tokenizer = None
     elif run.resumed and (run.dir / "tokenizer.json").exists():
-        tokenizer = load_tokenizer(run.dir / "tokenizer.json")  # the one the interrupted run trained
+        tokenizer = load_tokenizer(
+            run.dir / "tokenizer.json"
+        )  # the one the interrupted run trained
     else:
         texts = ds.splits["train"][ds.text_column]
-        tokenizer = build_tokenizer(tok_cfg.kind, texts, vocab_size=tok_cfg.vocab_size, min_frequency=tok_cfg.min_frequency, lowercase=tok_cfg.lowercase, path=tok_cfg.path)
+        tokenizer = build_tokenizer(
+            tok_cfg.kind,
+            texts,
+            vocab_size=tok_cfg.vocab_size,
+            min_frequency=tok_cfg.min_frequency,
+            lowercase=tok_cfg.lowercase,
+            path=tok_cfg.path,
+        )
     data = prepare_data(ds, tokenizer, cfg.data.max_length)
     if tokenizer is not None:
         from attnzoo.io import atomic_write
@@ -171,13 +219,19 @@ def train(run_config: RunConfig | Mapping[str, Any] | str | Path, *, overwrite: 
         atomic_write(run.dir / "tokenizer.json", lambda tmp: tokenizer.save(tmp))
 
     backend = get_backend(spec.framework)
-    derived = {"vocab_size": data.vocab_size, "num_classes": data.num_classes, "pad_token_id": data.pad_token_id}
+    derived = {
+        "vocab_size": data.vocab_size,
+        "num_classes": data.num_classes,
+        "pad_token_id": data.pad_token_id,
+    }
     cls = spec.load_config_class()
     model_args = {k: v for k, v in derived.items() if k in cls.model_fields}
     if "max_seq_len" in cls.model_fields:
         explicit = cfg.model_args.get("max_seq_len")
         if explicit is not None and explicit < cfg.data.max_length:
-            raise ConfigError(f"data.max_length={cfg.data.max_length} exceeds the model's max_seq_len={explicit}; lower one or raise the other.")
+            raise ConfigError(
+                f"data.max_length={cfg.data.max_length} exceeds the model's max_seq_len={explicit}; lower one or raise the other."
+            )
         model_args["max_seq_len"] = explicit or cfg.data.max_length
     model_cfg = build_config(cfg.model, None, **{**cfg.model_args, **model_args})
     if hasattr(backend, "seed"):
@@ -185,8 +239,16 @@ def train(run_config: RunConfig | Mapping[str, Any] | str | Path, *, overwrite: 
     model = backend.build_model(spec, model_cfg)
     _MODEL_INFO[model] = (cfg.model, model_cfg)
     run.meta = {
-        "spec": spec, "name": cfg.model, "config": model_cfg, "tokenizer": tokenizer,
-        "extra": {"labels": data.label_names, "max_length": cfg.data.max_length, "pretokenized": ds.pretokenized, "dataset": cfg.dataset},
+        "spec": spec,
+        "name": cfg.model,
+        "config": model_cfg,
+        "tokenizer": tokenizer,
+        "extra": {
+            "labels": data.label_names,
+            "max_length": cfg.data.max_length,
+            "pretokenized": ds.pretokenized,
+            "dataset": cfg.dataset,
+        },
     }
     t0 = time.perf_counter()
     call_lifecycle("on_run_start", run=run)
@@ -220,7 +282,11 @@ def train(run_config: RunConfig | Mapping[str, Any] | str | Path, *, overwrite: 
         plot_confusion(cm, data.label_names, run.dir / "confusion.png")
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        call_lifecycle("on_run_end", run=run, result={"status": status, "error": f"{type(exc).__name__}: {exc}"})
+        call_lifecycle(
+            "on_run_end",
+            run=run,
+            result={"status": status, "error": f"{type(exc).__name__}: {exc}"},
+        )
         raise
     call_lifecycle("on_run_end", run=run, result=result)
     return result
@@ -241,11 +307,20 @@ def _encode(loaded: Any, texts: Sequence[str]) -> list[np.ndarray]:
     from attnzoo.data.prepare import encode_texts
 
     if loaded.tokenizer is None:
-        raise DataError(f"Model {loaded.name!r} was trained on pre-tokenized ids and has no tokenizer: pass token ids instead of text.")
+        raise DataError(
+            f"Model {loaded.name!r} was trained on pre-tokenized ids and has no tokenizer: pass token ids instead of text."
+        )
     return encode_texts(loaded.tokenizer, list(texts), int(loaded.meta.get("max_length") or 512))
 
 
-def evaluate(model_or_dir: Any, dataset: str | None = None, split: str = "test", *, batch_size: int = 32, **dataset_args: Any) -> dict[str, Any]:
+def evaluate(
+    model_or_dir: Any,
+    dataset: str | None = None,
+    split: str = "test",
+    *,
+    batch_size: int = 32,
+    **dataset_args: Any,
+) -> dict[str, Any]:
     """Metrics of a saved model on a dataset split (default: the run's own dataset and split)."""
     from attnzoo.data.prepare import pad_batch
     from attnzoo.metrics import compute_metrics
@@ -256,30 +331,61 @@ def evaluate(model_or_dir: Any, dataset: str | None = None, split: str = "test",
     if isinstance(model_or_dir, str | Path) and (Path(model_or_dir) / "run.yaml").exists():
         run_cfg = load_run_config(model_or_dir)
     if dataset is None and run_cfg is None:
-        raise ConfigError("evaluate() needs a dataset when given a model folder rather than a run folder.")
+        raise ConfigError(
+            "evaluate() needs a dataset when given a model folder rather than a run folder."
+        )
     if run_cfg is not None and (dataset is None or dataset == run_cfg.dataset):
-        cfg = run_cfg if not dataset_args else run_cfg.model_copy(update={"dataset_args": {**run_cfg.dataset_args, **dataset_args}})
+        cfg = (
+            run_cfg
+            if not dataset_args
+            else run_cfg.model_copy(
+                update={"dataset_args": {**run_cfg.dataset_args, **dataset_args}}
+            )
+        )
     else:
         base = run_cfg or RunConfig(model=loaded.name, dataset=str(dataset))
-        cfg = base.model_copy(update={"dataset": str(dataset), "dataset_args": dataset_args, "data": base.data if run_cfg else DataConfig()})
+        cfg = base.model_copy(
+            update={
+                "dataset": str(dataset),
+                "dataset_args": dataset_args,
+                "data": base.data if run_cfg else DataConfig(),
+            }
+        )
     ds = prepare_dataset(cfg)
     if split not in ds.splits:
-        raise DataError(f"Dataset {cfg.dataset!r} has no split {split!r} (splits: {sorted(ds.splits)}).")
+        raise DataError(
+            f"Dataset {cfg.dataset!r} has no split {split!r} (splits: {sorted(ds.splits)})."
+        )
     names = loaded.label_names
     if names and list(ds.label_names) != names:
         raise DataError(f"Dataset labels {ds.label_names} differ from the model's labels {names}.")
     table = ds.splits[split]
     max_len = int(loaded.meta.get("max_length") or 512)
-    seqs = [np.asarray(x[:max_len]) for x in table["input_ids"]] if ds.pretokenized else _encode(loaded, table[ds.text_column])
+    seqs = (
+        [np.asarray(x[:max_len]) for x in table["input_ids"]]
+        if ds.pretokenized
+        else _encode(loaded, table[ds.text_column])
+    )
     labels = np.asarray(table[ds.label_column], dtype=np.int64)
     pad = int(getattr(loaded.config, "pad_token_id", 0))
     batches = (pad_batch(seqs[i : i + batch_size], pad) for i in range(0, len(seqs), batch_size))
     probs = loaded.backend.predict_proba(loaded.model, batches)
     metric_names = run_cfg.train.metrics if run_cfg else ["accuracy", "macro_f1"]
-    return {"dataset": cfg.dataset, "split": split, "num_examples": len(labels), **compute_metrics(metric_names, labels, probs)}
+    return {
+        "dataset": cfg.dataset,
+        "split": split,
+        "num_examples": len(labels),
+        **compute_metrics(metric_names, labels, probs),
+    }
 
 
-def predict(model_or_dir: Any, inputs: str | Sequence[str], *, batch_size: int = 32, top_k: int | None = None) -> list[dict[str, Any]]:
+def predict(
+    model_or_dir: Any,
+    inputs: str | Sequence[str],
+    *,
+    batch_size: int = 32,
+    top_k: int | None = None,
+) -> list[dict[str, Any]]:
     """Predicted label and class probabilities for each input text."""
     from attnzoo.data.prepare import pad_batch
 
@@ -295,5 +401,11 @@ def predict(model_or_dir: Any, inputs: str | Sequence[str], *, batch_size: int =
     out = []
     for text, p in zip(texts, probs, strict=True):
         order = np.argsort(-p)[: top_k or len(p)]
-        out.append({"text": text, "label": names[int(order[0])], "probs": {names[int(i)]: float(p[i]) for i in order}})
+        out.append(
+            {
+                "text": text,
+                "label": names[int(order[0])],
+                "probs": {names[int(i)]: float(p[i]) for i in order},
+            }
+        )
     return out

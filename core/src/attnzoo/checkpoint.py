@@ -41,7 +41,17 @@ def _dist_version(dist: str) -> str:
         return ""
 
 
-def write_model_dir(path: str | Path, *, model: Any, backend: Any, spec: Any, name: str, config: Any, tokenizer: Any = None, extra: dict[str, Any] | None = None) -> Path:
+def write_model_dir(
+    path: str | Path,
+    *,
+    model: Any,
+    backend: Any,
+    spec: Any,
+    name: str,
+    config: Any,
+    tokenizer: Any = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """Write a complete model folder atomically (the old one stays whole until the swap)."""
 
     def _write(tmp: Path) -> None:
@@ -79,20 +89,30 @@ def find_model_dir(path: str | Path) -> Path:
     if (old / "attnzoo.json").exists():  # a crash between the two renames of atomic_dir
         return old
     if (p / "run.yaml").exists():
-        raise CheckpointError(f"Run folder {str(p)!r} has no saved model yet (no model/attnzoo.json): the run ended before its first checkpoint.")
-    raise CheckpointError(f"{str(p)!r} is not an attnzoo model or run folder: no attnzoo.json in it or in {str(p / 'model')!r}.")
+        raise CheckpointError(
+            f"Run folder {str(p)!r} has no saved model yet (no model/attnzoo.json): the run ended before its first checkpoint."
+        )
+    raise CheckpointError(
+        f"{str(p)!r} is not an attnzoo model or run folder: no attnzoo.json in it or in {str(p / 'model')!r}."
+    )
 
 
 def read_meta(model_dir: Path) -> dict[str, Any]:
     try:
         meta = json.loads((model_dir / "attnzoo.json").read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{model_dir / 'attnzoo.json'} is unreadable or truncated: {exc}") from None
+        raise CheckpointError(
+            f"{model_dir / 'attnzoo.json'} is unreadable or truncated: {exc}"
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{model_dir} is not an attnzoo model folder (format {meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r}).")
+        raise CheckpointError(
+            f"{model_dir} is not an attnzoo model folder (format {meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r})."
+        )
     for key in ("model", "framework", "weights"):
         if key not in meta:
-            raise CheckpointError(f"{model_dir / 'attnzoo.json'} lacks {key!r}: the folder is damaged.")
+            raise CheckpointError(
+                f"{model_dir / 'attnzoo.json'} lacks {key!r}: the folder is damaged."
+            )
     return meta
 
 
@@ -113,14 +133,18 @@ def load_model_dir(path: str | Path) -> LoadedModel:
             f"Install it: pip install {plugin}"
         ) from None
     if meta.get("plugin") and spec.plugin and meta["plugin"] != spec.plugin:
-        raise CheckpointError(f"{model_dir} was saved by {meta['plugin']!r} but {name!r} is now provided by {spec.plugin!r}.")
+        raise CheckpointError(
+            f"{model_dir} was saved by {meta['plugin']!r} but {name!r} is now provided by {spec.plugin!r}."
+        )
     for required in ("config.json", meta["weights"]):
         if not (model_dir / required).exists():
             raise CheckpointError(f"{model_dir} is incomplete: {required} is missing.")
     try:
         cfg_data = json.loads((model_dir / "config.json").read_text())
     except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{model_dir / 'config.json'} is truncated or not JSON: {exc}") from None
+        raise CheckpointError(
+            f"{model_dir / 'config.json'} is truncated or not JSON: {exc}"
+        ) from None
     config = validate_config(spec.load_config_class(), cfg_data, where=f"config of {model_dir}")
     backend = get_trainer_spec(spec.framework).load_factory()()
     model = backend.build_model(spec, config)
@@ -129,7 +153,9 @@ def load_model_dir(path: str | Path) -> LoadedModel:
     except CheckpointError:
         raise
     except Exception as exc:
-        raise CheckpointError(f"Could not load weights from {model_dir / meta['weights']}: {exc}") from exc
+        raise CheckpointError(
+            f"Could not load weights from {model_dir / meta['weights']}: {exc}"
+        ) from exc
     tok_path = model_dir / "tokenizer.json"
     tokenizer = load_tokenizer(tok_path) if tok_path.exists() else None
     return LoadedModel(model, name, config, meta, tokenizer, backend)

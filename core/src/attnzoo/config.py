@@ -34,10 +34,18 @@ class TextClassifierConfig(ModelConfig):
     tokenizer and the labels; the defaults only matter when a model is built by hand.
     """
 
-    vocab_size: int = Field(30522, ge=1, description="Vocabulary size; set from the tokenizer by the trainer.")
-    num_classes: int = Field(2, ge=1, description="Number of labels; set from the data by the trainer.")
-    pad_token_id: int = Field(0, ge=0, description="Id of the padding token; set from the tokenizer by the trainer.")
-    max_seq_len: int = Field(512, ge=1, description="Longest input the model accepts (positions, memory planning).")
+    vocab_size: int = Field(
+        30522, ge=1, description="Vocabulary size; set from the tokenizer by the trainer."
+    )
+    num_classes: int = Field(
+        2, ge=1, description="Number of labels; set from the data by the trainer."
+    )
+    pad_token_id: int = Field(
+        0, ge=0, description="Id of the padding token; set from the tokenizer by the trainer."
+    )
+    max_seq_len: int = Field(
+        512, ge=1, description="Longest input the model accepts (positions, memory planning)."
+    )
 
 
 def validate_config(cls: type[BaseModel], data: dict[str, Any], *, where: str) -> Any:
@@ -79,57 +87,122 @@ class TokenizerConfig(_Closed):
         description="'auto': the model's pretrained tokenizer if it has one, else WordPiece trained on the "
         "training split; 'word' is a whitespace vocabulary (for token streams like ListOps).",
     )
-    vocab_size: int = Field(16000, ge=8, description="Vocabulary size of a tokenizer trained on the training split.")
-    min_frequency: int = Field(2, ge=1, description="Minimum count for a token to enter a trained vocabulary.")
+    vocab_size: int = Field(
+        16000, ge=8, description="Vocabulary size of a tokenizer trained on the training split."
+    )
+    min_frequency: int = Field(
+        2, ge=1, description="Minimum count for a token to enter a trained vocabulary."
+    )
     lowercase: bool = Field(True, description="Lower-case text before a trained tokenizer sees it.")
-    path: str | None = Field(None, description="Folder (or tokenizer.json) of a pretrained tokenizer, for kind 'pretrained'.")
+    path: str | None = Field(
+        None,
+        description="Folder (or tokenizer.json) of a pretrained tokenizer, for kind 'pretrained'.",
+    )
 
 
 class DataConfig(_Closed):
     text_column: str = Field("text", description="Column holding the input text.")
     label_column: str = Field("label", description="Column holding the label (name or integer).")
-    max_length: int | None = Field(None, ge=1, description="Truncate inputs to this many tokens; default: the model's max_seq_len.")
-    val_fraction: float = Field(0.1, gt=0, lt=1, description="Share of the data for validation when no validation split is given.")
-    test_fraction: float = Field(0.1, gt=0, lt=1, description="Share of the data for test when no test split is given.")
-    split_seed: int = Field(42, description="Seed of the stratified split (recorded so the split is reproducible).")
-    max_train_samples: int | None = Field(None, ge=1, description="Cap the training split (quick runs).")
+    max_length: int | None = Field(
+        None,
+        ge=1,
+        description="Truncate inputs to this many tokens; default: the model's max_seq_len.",
+    )
+    val_fraction: float = Field(
+        0.1,
+        gt=0,
+        lt=1,
+        description="Share of the data for validation when no validation split is given.",
+    )
+    test_fraction: float = Field(
+        0.1, gt=0, lt=1, description="Share of the data for test when no test split is given."
+    )
+    split_seed: int = Field(
+        42, description="Seed of the stratified split (recorded so the split is reproducible)."
+    )
+    max_train_samples: int | None = Field(
+        None, ge=1, description="Cap the training split (quick runs)."
+    )
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
 
 
 class LossConfig(_Closed):
-    name: str = Field("cross_entropy", description="Loss from the loss registry: cross_entropy, focal, label_smoothing, bce, combined.")
-    label_smoothing: float = Field(0.1, ge=0, lt=1, description="For 'label_smoothing' (and the LS term of 'combined').")
+    name: str = Field(
+        "cross_entropy",
+        description="Loss from the loss registry: cross_entropy, focal, label_smoothing, bce, combined.",
+    )
+    label_smoothing: float = Field(
+        0.1, ge=0, lt=1, description="For 'label_smoothing' (and the LS term of 'combined')."
+    )
     focal_gamma: float = Field(2.0, ge=0, description="Focusing parameter of 'focal'.")
     focal_alpha: float = Field(1.0, gt=0, description="Scale of 'focal'.")
     weights: dict[str, float] = Field(
-        default_factory=dict, description="For 'combined': weight per loss name, e.g. {cross_entropy: 0.4, focal: 0.4, label_smoothing: 0.2}."
+        default_factory=dict,
+        description="For 'combined': weight per loss name, e.g. {cross_entropy: 0.4, focal: 0.4, label_smoothing: 0.2}.",
     )
 
 
 class TrainConfig(_Closed):
     epochs: int = Field(3, ge=1, description="Training epochs.")
-    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs when reached).")
+    max_steps: int | None = Field(
+        None,
+        ge=1,
+        description="Stop after this many optimizer steps (overrides epochs when reached).",
+    )
     batch_size: int = Field(16, ge=1, description="Training batch size per device.")
-    eval_batch_size: int | None = Field(None, ge=1, description="Evaluation batch size (default: 2 x batch_size).")
+    eval_batch_size: int | None = Field(
+        None, ge=1, description="Evaluation batch size (default: 2 x batch_size)."
+    )
     lr: float = Field(5e-4, gt=0, description="Peak learning rate.")
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
-    decay_norm_and_bias: bool = Field(False, description="Apply weight decay to biases, norms and embeddings too.")
+    decay_norm_and_bias: bool = Field(
+        False, description="Apply weight decay to biases, norms and embeddings too."
+    )
     betas: tuple[float, float] = Field((0.9, 0.999), description="AdamW betas.")
-    scheduler: Literal["cosine", "linear", "constant", "plateau"] = Field("cosine", description="Learning-rate schedule.")
-    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Share of the steps spent warming up (cosine, linear, constant).")
-    plateau_factor: float = Field(0.5, gt=0, lt=1, description="LR factor of the plateau scheduler.")
-    plateau_patience: int = Field(1, ge=0, description="Epochs without improvement before the plateau scheduler cuts the LR.")
-    grad_clip: float | None = Field(1.0, gt=0, description="Clip the global gradient norm to this value (None: off).")
+    scheduler: Literal["cosine", "linear", "constant", "plateau"] = Field(
+        "cosine", description="Learning-rate schedule."
+    )
+    warmup_ratio: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="Share of the steps spent warming up (cosine, linear, constant).",
+    )
+    plateau_factor: float = Field(
+        0.5, gt=0, lt=1, description="LR factor of the plateau scheduler."
+    )
+    plateau_patience: int = Field(
+        1, ge=0, description="Epochs without improvement before the plateau scheduler cuts the LR."
+    )
+    grad_clip: float | None = Field(
+        1.0, gt=0, description="Clip the global gradient norm to this value (None: off)."
+    )
     grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps.")
-    mixed_precision: Literal["no", "fp16", "bf16"] = Field("no", description="Mixed precision (CUDA only; ignored on CPU with a warning).")
+    mixed_precision: Literal["no", "fp16", "bf16"] = Field(
+        "no", description="Mixed precision (CUDA only; ignored on CPU with a warning)."
+    )
     loss: LossConfig = Field(default_factory=LossConfig)
-    monitor: str = Field("accuracy", description="Validation metric for early stopping and best-checkpoint selection (or 'loss').")
-    early_stopping_patience: int | None = Field(3, ge=1, description="Stop after this many epochs without improvement (None: never).")
-    metrics: list[str] = Field(default_factory=lambda: ["accuracy", "macro_f1"], description="Metrics reported on validation and test.")
+    monitor: str = Field(
+        "accuracy",
+        description="Validation metric for early stopping and best-checkpoint selection (or 'loss').",
+    )
+    early_stopping_patience: int | None = Field(
+        3, ge=1, description="Stop after this many epochs without improvement (None: never)."
+    )
+    metrics: list[str] = Field(
+        default_factory=lambda: ["accuracy", "macro_f1"],
+        description="Metrics reported on validation and test.",
+    )
     seed: int = Field(0, description="Seed of weights, shuffling, dropout and noise.")
-    deterministic: bool = Field(True, description="Deterministic algorithms (bit-identical resume on CPU).")
+    deterministic: bool = Field(
+        True, description="Deterministic algorithms (bit-identical resume on CPU)."
+    )
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
-    save_every_steps: int | None = Field(None, ge=1, description="Also save resume state every N optimizer steps (default: each epoch).")
+    save_every_steps: int | None = Field(
+        None,
+        ge=1,
+        description="Also save resume state every N optimizer steps (default: each epoch).",
+    )
     progress: bool = Field(True, description="Show a progress bar.")
     compile: bool = Field(False, description="torch.compile the model.")
 
@@ -138,10 +211,18 @@ class RunConfig(_Closed):
     """The fully resolved description of a training run (written as run.yaml)."""
 
     name: str | None = Field(None, description="Run name: the folder under out_dir.")
-    model: str = Field(..., description="Registered model name, optionally with a preset: 'diffusion.agnews'.")
-    model_args: dict[str, Any] = Field(default_factory=dict, description="Overrides of the model config.")
-    dataset: str = Field(..., description="Registered dataset name, a local CSV/JSONL/Parquet file, or 'hf:<name>'.")
-    dataset_args: dict[str, Any] = Field(default_factory=dict, description="Arguments of the dataset recipe.")
+    model: str = Field(
+        ..., description="Registered model name, optionally with a preset: 'diffusion.agnews'."
+    )
+    model_args: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the model config."
+    )
+    dataset: str = Field(
+        ..., description="Registered dataset name, a local CSV/JSONL/Parquet file, or 'hf:<name>'."
+    )
+    dataset_args: dict[str, Any] = Field(
+        default_factory=dict, description="Arguments of the dataset recipe."
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     out_dir: str = Field("runs", description="Parent folder of run folders.")
@@ -149,6 +230,10 @@ class RunConfig(_Closed):
     @model_validator(mode="after")
     def _default_name(self) -> RunConfig:
         if not self.name:
-            ds = self.dataset.replace("hf:", "").replace("/", "_").rsplit(".", 1)[0].split("_")[-1] if "/" in self.dataset else self.dataset.replace("hf:", "")
+            ds = (
+                self.dataset.replace("hf:", "").replace("/", "_").rsplit(".", 1)[0].split("_")[-1]
+                if "/" in self.dataset
+                else self.dataset.replace("hf:", "")
+            )
             self.name = f"{self.model}-{ds}-s{self.train.seed}"
         return self

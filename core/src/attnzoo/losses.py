@@ -19,7 +19,9 @@ def cross_entropy(cfg: LossConfig) -> LossFn:
 
 
 def label_smoothing(cfg: LossConfig) -> LossFn:
-    return lambda logits, labels: F.cross_entropy(logits.float(), labels, label_smoothing=cfg.label_smoothing)
+    return lambda logits, labels: F.cross_entropy(
+        logits.float(), labels, label_smoothing=cfg.label_smoothing
+    )
 
 
 def focal(cfg: LossConfig) -> LossFn:
@@ -46,7 +48,9 @@ def bce(cfg: LossConfig) -> LossFn:
 def combined(cfg: LossConfig) -> LossFn:
     """Weighted sum of registered losses, e.g. AMSDFF's 0.4 CE + 0.4 focal + 0.2 LS."""
     if not cfg.weights:
-        raise ConfigError("Loss 'combined' needs train.loss.weights, e.g. {cross_entropy: 0.4, focal: 0.4, label_smoothing: 0.2}.")
+        raise ConfigError(
+            "Loss 'combined' needs train.loss.weights, e.g. {cross_entropy: 0.4, focal: 0.4, label_smoothing: 0.2}."
+        )
     parts = [(w, build_loss(cfg.model_copy(update={"name": n}))) for n, w in cfg.weights.items()]
     return lambda logits, labels: sum(w * fn(logits, labels) for w, fn in parts)  # type: ignore[return-value]
 

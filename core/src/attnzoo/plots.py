@@ -23,7 +23,14 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -
         return None
     plt = _pyplot()
     epochs = [r["epoch"] for r in rows]
-    metric_keys = sorted({k for r in rows for k in r if k.startswith("val_") and k != "val_loss" and isinstance(r[k], int | float)})
+    metric_keys = sorted(
+        {
+            k
+            for r in rows
+            for k in r
+            if k.startswith("val_") and k != "val_loss" and isinstance(r[k], int | float)
+        }
+    )
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for key, label in (("train_loss", "train"), ("val_loss", "validation")):
         ys = [r.get(key) for r in rows]
@@ -48,7 +55,9 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -
     return Path(path)
 
 
-def plot_confusion(cm: np.ndarray, labels: list[str], path: str | Path, title: str = "test confusion matrix") -> Path:
+def plot_confusion(
+    cm: np.ndarray, labels: list[str], path: str | Path, title: str = "test confusion matrix"
+) -> Path:
     plt = _pyplot()
     n = len(labels)
     fig, ax = plt.subplots(figsize=(1.0 + 0.6 * n, 0.8 + 0.6 * n))
@@ -60,7 +69,15 @@ def plot_confusion(cm: np.ndarray, labels: list[str], path: str | Path, title: s
     threshold = cm.max() / 2 if cm.size else 0
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > threshold else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                color="white" if cm[i, j] > threshold else "black",
+                fontsize=8,
+            )
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -81,14 +81,25 @@ class PluginHost:
         self._loaded = True
         for module_name in BUILTIN_PLUGINS:
             module = __import__(module_name, fromlist=["_"])
-            self._add(module, PluginInfo("attnzoo-core", module_name, "attnzoo-core", _version("attnzoo-core"), builtin=True))
+            self._add(
+                module,
+                PluginInfo(
+                    "attnzoo-core",
+                    module_name,
+                    "attnzoo-core",
+                    _version("attnzoo-core"),
+                    builtin=True,
+                ),
+            )
         allow = _names_from_env("ATTNZOO_LOAD_PLUGINS")
         deny = _names_from_env("ATTNZOO_DISABLE_PLUGINS") or set()
         for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             if (allow is not None and ep.name not in allow) or ep.name in deny:
                 continue
             dist = ep.dist.name if ep.dist is not None else ""
-            info = PluginInfo(ep.name, ep.value, dist, ep.dist.version if ep.dist is not None else "")
+            info = PluginInfo(
+                ep.name, ep.value, dist, ep.dist.version if ep.dist is not None else ""
+            )
             if ep.name in self.plugins:
                 other = self.plugins[ep.name].distribution
                 info.name = f"{ep.name} [{dist}]"
@@ -101,9 +112,13 @@ class PluginHost:
                 continue
             self._add(module, info)
 
-    def register(self, plugin: ModuleType | object, name: str, distribution: str = "") -> PluginInfo:
+    def register(
+        self, plugin: ModuleType | object, name: str, distribution: str = ""
+    ) -> PluginInfo:
         """Register a plugin object by hand (tests, notebooks). The registry is rebuilt."""
-        info = PluginInfo(name, getattr(plugin, "__name__", type(plugin).__name__), distribution or name)
+        info = PluginInfo(
+            name, getattr(plugin, "__name__", type(plugin).__name__), distribution or name
+        )
         self._add(plugin, info)
         return info
 
@@ -122,8 +137,7 @@ class PluginHost:
             self.fail(info, f"{type(exc).__name__}: {exc}", exc)
             return
         info.hooks = sorted(
-            impl_caller.name
-            for impl_caller in self.pm.get_hookcallers(plugin) or []
+            impl_caller.name for impl_caller in self.pm.get_hookcallers(plugin) or []
         )
         self.plugins[info.name] = info
 
@@ -178,6 +192,14 @@ def call_lifecycle(hook_name: str, **kwargs: Any) -> None:
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
         except Exception as exc:
-            logger.warning("hook %s of plugin %r raised %s: %s", hook_name, impl.plugin_name, type(exc).__name__, exc)
+            logger.warning(
+                "hook %s of plugin %r raised %s: %s",
+                hook_name,
+                impl.plugin_name,
+                type(exc).__name__,
+                exc,
+            )
             if strict_mode():
-                raise PluginError(f"{hook_name} of plugin {impl.plugin_name!r} raised: {exc}") from exc
+                raise PluginError(
+                    f"{hook_name} of plugin {impl.plugin_name!r} raised: {exc}"
+                ) from exc

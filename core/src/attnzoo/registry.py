@@ -29,7 +29,9 @@ class Registrar:
     def add(self, spec: Spec) -> None:
         kind = _KINDS.get(type(spec))
         if kind is None:
-            raise PluginError(f"registry.add() takes a ModelSpec, DatasetSpec, TrainerSpec or MetricSpec, got {type(spec).__name__}.")
+            raise PluginError(
+                f"registry.add() takes a ModelSpec, DatasetSpec, TrainerSpec or MetricSpec, got {type(spec).__name__}."
+            )
         spec = replace(spec, plugin=self._plugin.distribution or self._plugin.name)
         table = self._registry.tables[kind]
         existing = table.get(spec.name)
@@ -72,8 +74,13 @@ def unknown_message(kind: str, name: str, known: list[str]) -> str:
     lines.append(f"Installed {kind}s: " + (", ".join(known) if known else "none") + ".")
     failed = get_host().failed()
     if failed:
-        lines.append("Plugins that failed to load (see `attnzoo plugins`): " + ", ".join(f"{p.name} ({p.error})" for p in failed))
-    lines.append(f"Run `attnzoo {kind}s` to list them; a missing one may need its package installed.")
+        lines.append(
+            "Plugins that failed to load (see `attnzoo plugins`): "
+            + ", ".join(f"{p.name} ({p.error})" for p in failed)
+        )
+    lines.append(
+        f"Run `attnzoo {kind}s` to list them; a missing one may need its package installed."
+    )
     return "\n".join(lines)
 
 
@@ -117,7 +124,9 @@ def get_model_spec(name: str) -> ModelSpec:
     return spec
 
 
-def list_models(pattern: str = "*", framework: str | None = None, task: str | None = None, presets: bool = False) -> list[str]:
+def list_models(
+    pattern: str = "*", framework: str | None = None, task: str | None = None, presets: bool = False
+) -> list[str]:
     """Names of the registered models matching a glob ``pattern``; ``presets=True`` adds ``name.preset`` entries."""
     out: list[str] = []
     for name, spec in sorted(get_registry().tables["model"].items()):
@@ -143,7 +152,14 @@ def model_info(name: str) -> dict[str, Any]:
         "config": spec.config,
         "factory": spec.factory,
         "paper": spec.paper,
-        "presets": {k: {"model": dict(spec.preset(k).model), "train": dict(spec.preset(k).train), "description": spec.preset(k).description} for k in sorted(spec.presets)},
+        "presets": {
+            k: {
+                "model": dict(spec.preset(k).model),
+                "train": dict(spec.preset(k).train),
+                "description": spec.preset(k).description,
+            }
+            for k in sorted(spec.presets)
+        },
         "train_defaults": dict(spec.train_defaults),
     }
     if preset:
@@ -152,7 +168,11 @@ def model_info(name: str) -> dict[str, Any]:
 
 
 def list_datasets(pattern: str = "*", task: str | None = None) -> list[str]:
-    return [n for n, s in sorted(get_registry().tables["dataset"].items()) if fnmatch.fnmatch(n, pattern) and (task is None or s.task == task)]
+    return [
+        n
+        for n, s in sorted(get_registry().tables["dataset"].items())
+        if fnmatch.fnmatch(n, pattern) and (task is None or s.task == task)
+    ]
 
 
 def get_dataset_spec(name: str) -> DatasetSpec:
@@ -180,7 +200,15 @@ def list_plugins() -> list[dict[str, Any]]:
     rows = []
     for info in get_host().plugins.values():
         row = info.as_dict()
-        row["models"] = sorted(n for n, s in get_registry().tables["model"].items() if s.plugin in (info.distribution, info.name))
-        row["datasets"] = sorted(n for n, s in get_registry().tables["dataset"].items() if s.plugin in (info.distribution, info.name))
+        row["models"] = sorted(
+            n
+            for n, s in get_registry().tables["model"].items()
+            if s.plugin in (info.distribution, info.name)
+        )
+        row["datasets"] = sorted(
+            n
+            for n, s in get_registry().tables["dataset"].items()
+            if s.plugin in (info.distribution, info.name)
+        )
         rows.append(row)
     return rows

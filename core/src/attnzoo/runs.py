@@ -86,7 +86,9 @@ class Run:
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_path.exists():
             return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
+        return [
+            json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()
+        ]
 
     def log_epoch(self, epoch: int, metrics: dict[str, Any]) -> None:
         """Record an epoch (replacing a line for the same epoch left by a crashed attempt)."""
@@ -101,8 +103,14 @@ class Run:
 
         m = self.meta
         path = write_model_dir(
-            self.model_dir, model=model, backend=backend, spec=m["spec"], name=m["name"], config=m["config"],
-            tokenizer=m.get("tokenizer"), extra=m.get("extra"),
+            self.model_dir,
+            model=model,
+            backend=backend,
+            spec=m["spec"],
+            name=m["name"],
+            config=m["config"],
+            tokenizer=m.get("tokenizer"),
+            extra=m.get("extra"),
         )
         self.checkpoint_saved(path)
         return path

@@ -21,7 +21,9 @@ def import_string(path: str, *, what: str = "object") -> Any:
     """Import ``"package.module:attr"`` and return the attribute."""
     module_name, sep, attr = path.partition(":")
     if not sep or not module_name or not attr:
-        raise PluginError(f"Invalid import string {path!r} for {what}: expected 'module:attribute'.")
+        raise PluginError(
+            f"Invalid import string {path!r} for {what}: expected 'module:attribute'."
+        )
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -35,7 +37,9 @@ def import_string(path: str, *, what: str = "object") -> Any:
         try:
             obj = getattr(obj, part)
         except AttributeError as exc:
-            raise PluginError(f"{module_name!r} has no attribute {attr!r} (needed for {what}).") from exc
+            raise PluginError(
+                f"{module_name!r} has no attribute {attr!r} (needed for {what})."
+            ) from exc
     return obj
 
 

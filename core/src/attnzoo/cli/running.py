@@ -15,14 +15,39 @@ from attnzoo.cli.main import echo_json
 @click.command()
 @click.argument("run_yaml", required=False, type=click.Path(dir_okay=True, path_type=Path))
 @click.option("--model", "-m", help="Model name, optionally with a preset (diffusion.agnews).")
-@click.option("--dataset", "-d", help="Dataset recipe, local CSV/JSONL/Parquet file or folder, or hf:<name>.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a setting: train.lr=1e-3, model.d_model=128, epochs=3 ...")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Parent folder of run folders (default: runs).")
+@click.option(
+    "--dataset", "-d", help="Dataset recipe, local CSV/JSONL/Parquet file or folder, or hf:<name>."
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a setting: train.lr=1e-3, model.d_model=128, epochs=3 ...",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Parent folder of run folders (default: runs).",
+)
 @click.option("--name", help="Run folder name (default: <model>-<dataset>-s<seed>).")
-@click.option("--resume", is_flag=True, help="Continue the run in its folder from its last saved state.")
+@click.option(
+    "--resume", is_flag=True, help="Continue the run in its folder from its last saved state."
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
-def train(run_yaml: Path | None, model: str | None, dataset: str | None, sets: tuple[str, ...], out_dir: Path | None, name: str | None, resume: bool, overwrite: bool, as_json: bool) -> None:
+def train(
+    run_yaml: Path | None,
+    model: str | None,
+    dataset: str | None,
+    sets: tuple[str, ...],
+    out_dir: Path | None,
+    name: str | None,
+    resume: bool,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
     """Train a model: from RUN_YAML (a run.yaml or run folder) or from --model and --dataset."""
     import yaml
 
@@ -45,7 +70,9 @@ def train(run_yaml: Path | None, model: str | None, dataset: str | None, sets: t
             config["dataset"] = dataset
     else:
         if not model or not dataset:
-            raise click.UsageError("Give a RUN_YAML, or both --model and --dataset (see `attnzoo models` and `attnzoo datasets`).")
+            raise click.UsageError(
+                "Give a RUN_YAML, or both --model and --dataset (see `attnzoo models` and `attnzoo datasets`)."
+            )
         config = {"model": model, "dataset": dataset}
     apply_overrides(config, sets)
     if out_dir is not None:
@@ -62,16 +89,24 @@ def _print_result(result: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{result['model']} on {result['dataset']} (seed {result['seed']})", title_justify="left")
+    table = Table(
+        title=f"{result['model']} on {result['dataset']} (seed {result['seed']})",
+        title_justify="left",
+    )
     table.add_column("split")
     metrics = list(result["test"])
     for m in metrics:
         table.add_column(m, justify="right")
-    table.add_row(f"validation (best, epoch {result['best_epoch']})", *[_fmt(result["val"].get(m)) for m in metrics])
+    table.add_row(
+        f"validation (best, epoch {result['best_epoch']})",
+        *[_fmt(result["val"].get(m)) for m in metrics],
+    )
     table.add_row("test (once)", *[_fmt(result["test"][m]) for m in metrics])
     console = Console()
     console.print(table)
-    console.print(f"{result['num_parameters']:,} parameters · {result['train_seconds']:.1f} s · {result['stop_reason']} · run folder: {result['run_dir']}")
+    console.print(
+        f"{result['num_parameters']:,} parameters · {result['train_seconds']:.1f} s · {result['stop_reason']} · run folder: {result['run_dir']}"
+    )
 
 
 def _fmt(v: Any) -> str:
@@ -80,11 +115,15 @@ def _fmt(v: Any) -> str:
 
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, path_type=Path))
-@click.option("--dataset", "-d", help="Another dataset with the same labels (default: the run's own).")
+@click.option(
+    "--dataset", "-d", help="Another dataset with the same labels (default: the run's own)."
+)
 @click.option("--split", default="test", show_default=True, help="Split to evaluate.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True)
-def evaluate(run_dir: Path, dataset: str | None, split: str, batch_size: int, as_json: bool) -> None:
+def evaluate(
+    run_dir: Path, dataset: str | None, split: str, batch_size: int, as_json: bool
+) -> None:
     """Evaluate a trained model (RUN_DIR: a run or model folder) on a dataset split."""
     from attnzoo.api import evaluate as evaluate_model
 
@@ -98,10 +137,17 @@ def evaluate(run_dir: Path, dataset: str | None, split: str, batch_size: int, as
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, path_type=Path))
 @click.argument("texts", nargs=-1)
-@click.option("--input", "input_file", type=click.File("r"), help="JSON lines with a 'text' field (or plain lines); '-' for stdin.")
+@click.option(
+    "--input",
+    "input_file",
+    type=click.File("r"),
+    help="JSON lines with a 'text' field (or plain lines); '-' for stdin.",
+)
 @click.option("--top-k", type=click.IntRange(min=1), help="Only the k most likely labels.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
-def predict(run_dir: Path, texts: tuple[str, ...], input_file: Any, top_k: int | None, batch_size: int) -> None:
+def predict(
+    run_dir: Path, texts: tuple[str, ...], input_file: Any, top_k: int | None, batch_size: int
+) -> None:
     """Predict labels for TEXTS (or --input FILE); prints one JSON line per input."""
     from attnzoo.api import predict as predict_texts
 
@@ -114,9 +160,14 @@ def predict(run_dir: Path, texts: tuple[str, ...], input_file: Any, top_k: int |
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise click.BadParameter(f"line {lineno} is not valid JSON: {exc.msg}", param_hint="--input") from None
+                    raise click.BadParameter(
+                        f"line {lineno} is not valid JSON: {exc.msg}", param_hint="--input"
+                    ) from None
                 if "text" not in obj:
-                    raise click.BadParameter(f"line {lineno} has no 'text' field (keys: {sorted(obj)})", param_hint="--input")
+                    raise click.BadParameter(
+                        f"line {lineno} has no 'text' field (keys: {sorted(obj)})",
+                        param_hint="--input",
+                    )
                 items.append(str(obj["text"]))
             else:
                 items.append(line.rstrip("\n"))

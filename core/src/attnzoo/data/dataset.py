@@ -20,7 +20,14 @@ import numpy as np
 from attnzoo.errors import DataError
 
 SPLITS = ("train", "validation", "test")
-_SPLIT_ALIASES = {"train": "train", "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation", "test": "test"}
+_SPLIT_ALIASES = {
+    "train": "train",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
+    "test": "test",
+}
 _SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 
 
@@ -59,7 +66,9 @@ class TextDataset:
     def ensure_splits(self, val_fraction: float, test_fraction: float, seed: int) -> TextDataset:
         """Make missing validation/test splits from train (stratified, seeded); returns self."""
         if "train" not in self.splits:
-            raise DataError(f"Dataset {self.name!r} has no 'train' split (splits: {sorted(self.splits)}).")
+            raise DataError(
+                f"Dataset {self.name!r} has no 'train' split (splits: {sorted(self.splits)})."
+            )
         missing = [s for s in ("validation", "test") if s not in self.splits]
         if not missing:
             return self
@@ -70,7 +79,12 @@ class TextDataset:
         for split_name, idx in zip(missing, parts[1:], strict=True):
             self.splits[split_name] = train.select(idx)
         self.splits["train"] = train.select(parts[0])
-        self.split_info = {"made": missing, "fractions": {s: fractions[s] for s in missing}, "seed": seed, "method": "stratified"}
+        self.split_info = {
+            "made": missing,
+            "fractions": {s: fractions[s] for s in missing},
+            "seed": seed,
+            "method": "stratified",
+        }
         return self
 
     def check_labels(self) -> None:
@@ -83,7 +97,9 @@ class TextDataset:
             labels = self.splits[split][self.label_column]
             for row, y in enumerate(labels):
                 if y is None or not isinstance(y, int | np.integer) or not 0 <= int(y) < n:
-                    raise DataError(f"{self.name}: split {split!r} row {row}: label {y!r} is not a class id in 0..{n - 1}.")
+                    raise DataError(
+                        f"{self.name}: split {split!r} row {row}: label {y!r} is not a class id in 0..{n - 1}."
+                    )
             present = set(int(y) for y in labels)
             if split == "train":
                 seen_in_train = present
@@ -121,7 +137,9 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise DataError(f"Data file {str(path)!r} does not exist.")
     if path.stat().st_size == 0:
-        raise DataError(f"Data file {str(path)!r} is empty: it needs a header and at least one row.")
+        raise DataError(
+            f"Data file {str(path)!r} is empty: it needs a header and at least one row."
+        )
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -145,7 +163,9 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}: line {lineno} is not valid JSON: {exc.msg}.") from None
             if not isinstance(obj, dict):
-                raise DataError(f"{path}: line {lineno} is a JSON {type(obj).__name__}, expected an object per line.")
+                raise DataError(
+                    f"{path}: line {lineno} is a JSON {type(obj).__name__}, expected an object per line."
+                )
             rows.append(obj)
         return rows
     delimiter = "\t" if suffix == ".tsv" else ","
@@ -166,7 +186,9 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _columns(path: Path, rows: list[dict[str, Any]], text_column: str, label_column: str) -> tuple[list[str], list[Any]]:
+def _columns(
+    path: Path, rows: list[dict[str, Any]], text_column: str, label_column: str
+) -> tuple[list[str], list[Any]]:
     if not rows:
         raise DataError(f"Data file {str(path)!r} has a header but no rows.")
     for col in (text_column, label_column):
@@ -178,8 +200,14 @@ def _columns(path: Path, rows: list[dict[str, Any]], text_column: str, label_col
     texts, labels = [], []
     for i, row in enumerate(rows):
         text, label = row.get(text_column), row.get(label_column)
-        if label is None or (isinstance(label, float) and math.isnan(label)) or (isinstance(label, str) and label.strip() in ("", "nan", "NaN")):
-            raise DataError(f"{path}: row {i + 1} has no label (value {label!r} in column {label_column!r}).")
+        if (
+            label is None
+            or (isinstance(label, float) and math.isnan(label))
+            or (isinstance(label, str) and label.strip() in ("", "nan", "NaN"))
+        ):
+            raise DataError(
+                f"{path}: row {i + 1} has no label (value {label!r} in column {label_column!r})."
+            )
         if text is None:
             raise DataError(f"{path}: row {i + 1} has no text in column {text_column!r}.")
         texts.append(str(text))
@@ -204,14 +232,22 @@ def _find_split_files(folder: Path) -> dict[str, Path]:
         alias = _SPLIT_ALIASES.get(p.stem.lower())
         if alias and p.suffix.lower() in _SUFFIXES:
             if alias in found:
-                raise DataError(f"{folder}: two files for split {alias!r}: {found[alias].name} and {p.name}.")
+                raise DataError(
+                    f"{folder}: two files for split {alias!r}: {found[alias].name} and {p.name}."
+                )
             found[alias] = p
     if "train" not in found:
-        raise DataError(f"{folder}: no training file; expected train.csv / train.jsonl / train.parquet (found {[p.name for p in folder.iterdir()]}).")
+        raise DataError(
+            f"{folder}: no training file; expected train.csv / train.jsonl / train.parquet (found {[p.name for p in folder.iterdir()]})."
+        )
     return found
 
 
-def load_local_files(source: str | os.PathLike[str] | Mapping[str, str], text_column: str = "text", label_column: str = "label") -> TextDataset:
+def load_local_files(
+    source: str | os.PathLike[str] | Mapping[str, str],
+    text_column: str = "text",
+    label_column: str = "label",
+) -> TextDataset:
     """Load a CSV/TSV/JSONL/Parquet file, a folder of ``train/validation/test`` files, or a split->path map."""
     import datasets
 
@@ -222,7 +258,9 @@ def load_local_files(source: str | os.PathLike[str] | Mapping[str, str], text_co
         path = Path(source)
         files = _find_split_files(path) if path.is_dir() else {"train": path}
         name = path.stem
-    raw = {split: _columns(p, _read_rows(p), text_column, label_column) for split, p in files.items()}
+    raw = {
+        split: _columns(p, _read_rows(p), text_column, label_column) for split, p in files.items()
+    }
     train_labels = raw["train"][1] if "train" in raw else []
     label_names_raw = sorted(set(train_labels), key=_label_key)
     index = {str(v): i for i, v in enumerate(label_names_raw)}
@@ -240,7 +278,9 @@ def load_local_files(source: str | os.PathLike[str] | Mapping[str, str], text_co
     return TextDataset(splits, [str(v) for v in label_names_raw], name=name)
 
 
-def load_hub_dataset(name: str, text_column: str = "text", label_column: str = "label", **kwargs: Any) -> TextDataset:
+def load_hub_dataset(
+    name: str, text_column: str = "text", label_column: str = "label", **kwargs: Any
+) -> TextDataset:
     """``hf:<name>`` datasets. Offline, fails at once with a message saying how to use a local file."""
     import datasets
 
@@ -253,12 +293,20 @@ def load_hub_dataset(name: str, text_column: str = "text", label_column: str = "
     except Exception as exc:
         raise DataError(f"Could not load hub dataset {name!r}: {exc}") from exc
     feature = dd["train"].features.get(label_column)
-    names = list(feature.names) if hasattr(feature, "names") else [str(v) for v in sorted(set(dd["train"][label_column]))]
+    names = (
+        list(feature.names)
+        if hasattr(feature, "names")
+        else [str(v) for v in sorted(set(dd["train"][label_column]))]
+    )
     splits = {}
     for split, ds in dd.items():
         alias = _SPLIT_ALIASES.get(split)
         if alias:
-            splits[alias] = ds.rename_columns({text_column: "text", label_column: "label"}) if text_column != "text" or label_column != "label" else ds
+            splits[alias] = (
+                ds.rename_columns({text_column: "text", label_column: "label"})
+                if text_column != "text" or label_column != "label"
+                else ds
+            )
     return TextDataset(splits, names, name=name)
 
 
@@ -280,11 +328,19 @@ def _offline_message(name: str, why: str) -> str:
     )
 
 
-def resolve_dataset(name: str, args: Mapping[str, Any] | None = None, *, text_column: str = "text", label_column: str = "label") -> TextDataset:
+def resolve_dataset(
+    name: str,
+    args: Mapping[str, Any] | None = None,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> TextDataset:
     """A registered recipe name, ``hf:<name>``, or a local file/folder path."""
     args = dict(args or {})
     if name.startswith("hf:"):
-        return load_hub_dataset(name[3:], text_column=text_column, label_column=label_column, **args)
+        return load_hub_dataset(
+            name[3:], text_column=text_column, label_column=label_column, **args
+        )
     path = Path(name)
     if path.suffix.lower() in _SUFFIXES or path.is_dir() or os.sep in name:
         if not path.exists():
@@ -295,5 +351,7 @@ def resolve_dataset(name: str, args: Mapping[str, Any] | None = None, *, text_co
     spec = get_dataset_spec(name)
     ds = spec.load_factory()(**{**spec.defaults, **args})
     if not isinstance(ds, TextDataset):
-        raise DataError(f"Dataset recipe {name!r} ({spec.factory}) returned {type(ds).__name__}, expected TextDataset.")
+        raise DataError(
+            f"Dataset recipe {name!r} ({spec.factory}) returned {type(ds).__name__}, expected TextDataset."
+        )
     return ds

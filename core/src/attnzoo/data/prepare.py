@@ -41,9 +41,13 @@ class PreparedData:
 
     def collate(self, split: str, indices: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
         seqs = [self.ids[split][i] for i in indices]
-        return pad_batch(seqs, self.pad_token_id, labels=self.labels[split][np.asarray(indices, dtype=np.int64)])
+        return pad_batch(
+            seqs, self.pad_token_id, labels=self.labels[split][np.asarray(indices, dtype=np.int64)]
+        )
 
-    def batches(self, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0) -> Iterator[dict[str, np.ndarray]]:
+    def batches(
+        self, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0
+    ) -> Iterator[dict[str, np.ndarray]]:
         """Batches of one split, in order or shuffled by ``(seed, epoch)``."""
         if batch_size < 1:
             raise DataError(f"batch_size must be positive, got {batch_size}.")
@@ -57,7 +61,9 @@ class PreparedData:
         return int(sum(len(x) for x in self.ids[split]))
 
 
-def pad_batch(seqs: Sequence[np.ndarray], pad_token_id: int, labels: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def pad_batch(
+    seqs: Sequence[np.ndarray], pad_token_id: int, labels: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     longest = max((len(s) for s in seqs), default=1) or 1
     input_ids = np.full((len(seqs), longest), pad_token_id, dtype=np.int64)
     mask = np.zeros((len(seqs), longest), dtype=np.int64)
@@ -70,7 +76,9 @@ def pad_batch(seqs: Sequence[np.ndarray], pad_token_id: int, labels: np.ndarray 
     return batch
 
 
-def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int, chunk: int = 1024) -> list[np.ndarray]:
+def encode_texts(
+    tokenizer: Any, texts: Sequence[str], max_length: int, chunk: int = 1024
+) -> list[np.ndarray]:
     if max_length < 1:
         raise DataError(f"max_length must be positive, got {max_length}.")
     tokenizer.no_padding()
@@ -103,4 +111,13 @@ def prepare_data(ds: TextDataset, tokenizer: Any, max_length: int) -> PreparedDa
         vocab, pad = int(ds.pretokenized_vocab_size or 0), 0
     else:
         vocab, pad = int(tokenizer.get_vocab_size()), pad_id(tokenizer)
-    return PreparedData(ids, labels, list(ds.label_names), tokenizer, vocab, pad, max_length, time.perf_counter() - t0)
+    return PreparedData(
+        ids,
+        labels,
+        list(ds.label_names),
+        tokenizer,
+        vocab,
+        pad,
+        max_length,
+        time.perf_counter() - t0,
+    )

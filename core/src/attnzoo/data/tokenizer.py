@@ -15,7 +15,15 @@ from attnzoo.errors import ConfigError, DataError
 PAD, UNK = "[PAD]", "[UNK]"
 
 
-def build_tokenizer(kind: str, texts: Iterable[str] | None = None, *, vocab_size: int = 16000, min_frequency: int = 2, lowercase: bool = True, path: str | None = None) -> Any:
+def build_tokenizer(
+    kind: str,
+    texts: Iterable[str] | None = None,
+    *,
+    vocab_size: int = 16000,
+    min_frequency: int = 2,
+    lowercase: bool = True,
+    path: str | None = None,
+) -> Any:
     """Train a ``wordpiece``/``bpe``/``word`` tokenizer on ``texts`` or load a ``pretrained`` one.
 
     ``word`` vocabularies are exactly reproducible. WordPiece and BPE come from the tokenizers
@@ -27,26 +35,40 @@ def build_tokenizer(kind: str, texts: Iterable[str] | None = None, *, vocab_size
 
     if kind == "pretrained":
         if not path:
-            raise ConfigError("Tokenizer kind 'pretrained' needs data.tokenizer.path (a folder or tokenizer.json).")
+            raise ConfigError(
+                "Tokenizer kind 'pretrained' needs data.tokenizer.path (a folder or tokenizer.json)."
+            )
         return load_tokenizer(path)
     if texts is None:
-        raise ConfigError(f"Tokenizer kind {kind!r} is trained on the training split, but no texts were given.")
-    norm = [normalizers.NFD(), normalizers.StripAccents()] + ([normalizers.Lowercase()] if lowercase else [])
+        raise ConfigError(
+            f"Tokenizer kind {kind!r} is trained on the training split, but no texts were given."
+        )
+    norm = [normalizers.NFD(), normalizers.StripAccents()] + (
+        [normalizers.Lowercase()] if lowercase else []
+    )
     specials = [PAD, UNK]
     if kind == "wordpiece":
         tok = Tokenizer(models.WordPiece(unk_token=UNK))
         tok.normalizer = normalizers.Sequence(norm)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tok.decoder = decoders.WordPiece()
-        trainer: Any = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials, show_progress=False)
+        trainer: Any = trainers.WordPieceTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=specials,
+            show_progress=False,
+        )
     elif kind == "bpe":
         tok = Tokenizer(models.BPE(unk_token=UNK))
         tok.normalizer = normalizers.Sequence(norm) if lowercase else None
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
         tok.decoder = decoders.ByteLevel()
         trainer = trainers.BpeTrainer(
-            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials,
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=specials,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
         )
     elif kind == "word":
         # one id per distinct whitespace token (token streams such as ListOps): no normalisation.
@@ -55,13 +77,20 @@ def build_tokenizer(kind: str, texts: Iterable[str] | None = None, *, vocab_size
         from collections import Counter
 
         counts = Counter(t for text in texts for t in text.split())
-        ranked = sorted((w for w, c in counts.items() if c >= min_frequency), key=lambda w: (-counts[w], w))
-        vocab = {tok_: i for i, tok_ in enumerate([*specials, *ranked[: max(0, vocab_size - len(specials))]])}
+        ranked = sorted(
+            (w for w, c in counts.items() if c >= min_frequency), key=lambda w: (-counts[w], w)
+        )
+        vocab = {
+            tok_: i
+            for i, tok_ in enumerate([*specials, *ranked[: max(0, vocab_size - len(specials))]])
+        }
         tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
         tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
         return tok
     else:
-        raise ConfigError(f"Unknown tokenizer kind {kind!r}; choose wordpiece, bpe, word or pretrained.")
+        raise ConfigError(
+            f"Unknown tokenizer kind {kind!r}; choose wordpiece, bpe, word or pretrained."
+        )
     tok.train_from_iterator(texts, trainer=trainer)
     return tok
 
@@ -80,7 +109,9 @@ def load_tokenizer(path: str | Path) -> Any:
             lower = _do_lower_case(p)
             return BertWordPieceTokenizer(str(p / "vocab.txt"), lowercase=lower)._tokenizer
         else:
-            raise DataError(f"Tokenizer folder {str(p)!r} has neither tokenizer.json nor vocab.txt.")
+            raise DataError(
+                f"Tokenizer folder {str(p)!r} has neither tokenizer.json nor vocab.txt."
+            )
     if not p.exists():
         raise DataError(
             f"Tokenizer {str(path)!r} not found. Give a local folder with tokenizer.json "

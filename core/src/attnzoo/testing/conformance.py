@@ -56,14 +56,20 @@ class ModelConformance:
         if hasattr(backend, "seed"):
             backend.seed(seed)
         cls = self.spec.load_config_class()
-        derived = {"vocab_size": self.vocab_size, "num_classes": self.num_classes, "pad_token_id": 0}
+        derived = {
+            "vocab_size": self.vocab_size,
+            "num_classes": self.num_classes,
+            "pad_token_id": 0,
+        }
         args = {k: v for k, v in derived.items() if k in cls.model_fields}
         return attnzoo.create_model(self.model_name, **{**args, **self.overrides})
 
     def batch(self, seed: int = 0) -> dict[str, np.ndarray]:
         return tiny_batch(self.vocab_size, self.num_classes, length=self.seq_len, seed=seed)
 
-    def logits(self, model: Any, batch: dict[str, np.ndarray], training: bool = False) -> np.ndarray:
+    def logits(
+        self, model: Any, batch: dict[str, np.ndarray], training: bool = False
+    ) -> np.ndarray:
         inputs = {k: v for k, v in batch.items() if k != "labels"}
         if self.spec.framework == "torch":
             import torch
@@ -76,7 +82,9 @@ class ModelConformance:
 
     # -- registration and configs ---------------------------------------------------------
     def test_registered_by_distribution(self) -> None:
-        assert self.spec.plugin == self.distribution, f"{self.model_name} is registered by {self.spec.plugin!r}, expected {self.distribution!r}"
+        assert self.spec.plugin == self.distribution, (
+            f"{self.model_name} is registered by {self.spec.plugin!r}, expected {self.distribution!r}"
+        )
         assert self.spec.description, "the spec needs a one-line description"
 
     def test_listing_imports_no_framework(self) -> None:
@@ -86,7 +94,9 @@ class ModelConformance:
             "print(json.dumps({'names': names, 'heavy': [m for m in ('torch', 'tensorflow', 'keras', 'transformers') if m in sys.modules]}))\n"
         )
         env = {**os.environ, "ATTNZOO_STRICT_PLUGINS": "1"}
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+        )
         assert proc.returncode == 0, proc.stderr
         out = json.loads(proc.stdout.strip().splitlines()[-1])
         assert self.model_name in out["names"]
@@ -115,7 +125,11 @@ class ModelConformance:
     def test_gradients_finite_for_every_parameter(self) -> None:
         model = self.build()
         grads = self._gradients(model, self.batch())
-        missing = [n for n, g in grads.items() if g is None and not any(n.startswith(p) for p in self.no_grad_ok)]
+        missing = [
+            n
+            for n, g in grads.items()
+            if g is None and not any(n.startswith(p) for p in self.no_grad_ok)
+        ]
         assert not missing, f"parameters with no gradient: {missing}"
         bad = [n for n, g in grads.items() if g is not None and not np.isfinite(g).all()]
         assert not bad, f"non-finite gradients: {bad}"
@@ -130,18 +144,35 @@ class ModelConformance:
             inputs = {k: torch.from_numpy(v) for k, v in batch.items() if k != "labels"}
             out = model(**inputs)
             labels = torch.from_numpy(batch["labels"])
-            loss = model.compute_loss(out, labels) if hasattr(model, "compute_loss") else F.cross_entropy(out["logits"], labels)
+            loss = (
+                model.compute_loss(out, labels)
+                if hasattr(model, "compute_loss")
+                else F.cross_entropy(out["logits"], labels)
+            )
             loss.backward()
-            return {n: (None if p.grad is None else p.grad.detach().numpy()) for n, p in model.named_parameters() if p.requires_grad}
+            return {
+                n: (None if p.grad is None else p.grad.detach().numpy())
+                for n, p in model.named_parameters()
+                if p.requires_grad
+            }
         import tensorflow as tf
 
         inputs = {k: tf.constant(v) for k, v in batch.items() if k != "labels"}
         with tf.GradientTape() as tape:
             logits = model(inputs, training=True)
-            loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(batch["labels"], logits, from_logits=True))
+            loss = tf.reduce_mean(
+                tf.keras.losses.sparse_categorical_crossentropy(
+                    batch["labels"], logits, from_logits=True
+                )
+            )
         variables = model.trainable_variables
         grads = tape.gradient(loss, variables)
-        by_name: dict[str, Any] = {v.path if hasattr(v, "path") else v.name: (None if g is None else np.asarray(tf.convert_to_tensor(g))) for v, g in zip(variables, grads, strict=True)}
+        by_name: dict[str, Any] = {
+            v.path if hasattr(v, "path") else v.name: (
+                None if g is None else np.asarray(tf.convert_to_tensor(g))
+            )
+            for v, g in zip(variables, grads, strict=True)
+        }
         return by_name
 
     # -- persistence and determinism --------------------------------------------------------
@@ -170,7 +201,9 @@ class ModelConformance:
         batch = tiny_batch(self.vocab_size, self.num_classes, batch=16, length=self.seq_len, seed=3)
         model = self.build(seed=0)
         first, last = self._fit(model, batch)
-        assert last < first * 0.9, f"loss did not fall over {self.fit_steps} steps: {first:.4f} -> {last:.4f}"
+        assert last < first * 0.9, (
+            f"loss did not fall over {self.fit_steps} steps: {first:.4f} -> {last:.4f}"
+        )
 
     def _fit(self, model: Any, batch: dict[str, np.ndarray]) -> tuple[float, float]:
         if self.spec.framework == "torch":
@@ -184,7 +217,11 @@ class ModelConformance:
             losses = []
             for _ in range(self.fit_steps):
                 out = model(**inputs)
-                loss = model.compute_loss(out, labels) if hasattr(model, "compute_loss") else F.cross_entropy(out["logits"], labels)
+                loss = (
+                    model.compute_loss(out, labels)
+                    if hasattr(model, "compute_loss")
+                    else F.cross_entropy(out["logits"], labels)
+                )
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -192,8 +229,18 @@ class ModelConformance:
             return losses[0], float(np.mean(losses[-3:]))
         import keras
 
-        model.compile(optimizer=keras.optimizers.Adam(self.fit_lr), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.compile(
+            optimizer=keras.optimizers.Adam(self.fit_lr),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
         np_inputs = {k: v for k, v in batch.items() if k != "labels"}
-        hist = model.fit(np_inputs, batch["labels"], epochs=self.fit_steps, batch_size=len(batch["labels"]), verbose=0, shuffle=False)
+        hist = model.fit(
+            np_inputs,
+            batch["labels"],
+            epochs=self.fit_steps,
+            batch_size=len(batch["labels"]),
+            verbose=0,
+            shuffle=False,
+        )
         losses = hist.history["loss"]
         return losses[0], float(np.mean(losses[-3:]))

@@ -13,7 +13,9 @@ _TOPICS = {
 }
 
 
-def make_texts(n: int, seed: int = 0, *, length: tuple[int, int] = (6, 20)) -> tuple[list[str], list[str]]:
+def make_texts(
+    n: int, seed: int = 0, *, length: tuple[int, int] = (6, 20)
+) -> tuple[list[str], list[str]]:
     """``n`` short texts from three topics with shared filler words; labels are the topic names."""
     rng = np.random.default_rng(seed)
     filler = ["the", "a", "of", "and", "to", "in", "on", "with", "for", "said", "this", "that"]
@@ -23,7 +25,10 @@ def make_texts(n: int, seed: int = 0, *, length: tuple[int, int] = (6, 20)) -> t
         label = names[i % len(names)]
         words = _TOPICS[label].split()
         k = int(rng.integers(*length))
-        picks = [words[j] if rng.random() < 0.5 else filler[j % len(filler)] for j in rng.integers(0, len(words), size=k)]
+        picks = [
+            words[j] if rng.random() < 0.5 else filler[j % len(filler)]
+            for j in rng.integers(0, len(words), size=k)
+        ]
         texts.append(" ".join(picks))
         labels.append(label)
     return texts, labels
@@ -44,11 +49,23 @@ def make_text_dataset(folder: str | Path, n: int = 90, seed: int = 0, fmt: str =
             w.writerow(["text", "label"])
             w.writerows(zip(texts, labels, strict=True))
     else:
-        path.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(texts, labels, strict=True)))
+        path.write_text(
+            "".join(
+                json.dumps({"text": t, "label": y}) + "\n"
+                for t, y in zip(texts, labels, strict=True)
+            )
+        )
     return path
 
 
-def tiny_batch(vocab_size: int, num_classes: int, batch: int = 4, length: int = 12, seed: int = 0, pad_token_id: int = 0) -> dict[str, np.ndarray]:
+def tiny_batch(
+    vocab_size: int,
+    num_classes: int,
+    batch: int = 4,
+    length: int = 12,
+    seed: int = 0,
+    pad_token_id: int = 0,
+) -> dict[str, np.ndarray]:
     """Random ids with ragged lengths (trailing padding) and labels that depend on the ids."""
     rng = np.random.default_rng(seed)
     ids = rng.integers(2, vocab_size, size=(batch, length)).astype(np.int64)

@@ -68,7 +68,9 @@ class TorchBackend:
     def build_model(self, spec: Any, config: Any) -> torch.nn.Module:
         model = spec.load_factory()(config)
         if not isinstance(model, torch.nn.Module):
-            raise TypeError(f"{spec.factory} built a {type(model).__name__}, not a torch.nn.Module.")
+            raise TypeError(
+                f"{spec.factory} built a {type(model).__name__}, not a torch.nn.Module."
+            )
         return model
 
     def save_weights(self, model: torch.nn.Module, model_dir: Path) -> Path:
@@ -84,7 +86,9 @@ class TorchBackend:
     def load_weights(self, model: torch.nn.Module, model_dir: Path) -> None:
         from safetensors.torch import load_model
 
-        missing, unexpected = load_model(getattr(model, "module", model), str(Path(model_dir) / self.weights_file), strict=False)
+        missing, unexpected = load_model(
+            getattr(model, "module", model), str(Path(model_dir) / self.weights_file), strict=False
+        )
         if missing or unexpected:
             from attnzoo.errors import CheckpointError
 
@@ -97,7 +101,9 @@ class TorchBackend:
         return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     @torch.no_grad()
-    def predict_proba(self, model: torch.nn.Module, batches: Any, device: str | torch.device | None = None) -> np.ndarray:
+    def predict_proba(
+        self, model: torch.nn.Module, batches: Any, device: str | torch.device | None = None
+    ) -> np.ndarray:
         model.eval()
         device = device or next(model.parameters()).device
         out = []
@@ -116,16 +122,24 @@ class TorchBackend:
         cfg = run.config.train
         mixed = cfg.mixed_precision
         if mixed != "no" and not torch.cuda.is_available():
-            logger.warning("mixed_precision=%s needs CUDA; training in full precision on the CPU.", mixed)
+            logger.warning(
+                "mixed_precision=%s needs CUDA; training in full precision on the CPU.", mixed
+            )
             mixed = "no"
-        accelerator = Accelerator(mixed_precision=mixed, gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available())
+        accelerator = Accelerator(
+            mixed_precision=mixed,
+            gradient_accumulation_steps=cfg.grad_accum,
+            cpu=not torch.cuda.is_available(),
+        )
         set_seed(cfg.seed, deterministic=cfg.deterministic)
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
 
         optimizer = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr, betas=cfg.betas)
         n_train = data.num_examples("train")
-        steps_per_epoch = math.ceil(math.ceil(n_train / cfg.batch_size) / accelerator.num_processes / cfg.grad_accum)
+        steps_per_epoch = math.ceil(
+            math.ceil(n_train / cfg.batch_size) / accelerator.num_processes / cfg.grad_accum
+        )
         total_steps = cfg.max_steps or steps_per_epoch * cfg.epochs
         scheduler = build_scheduler(optimizer, cfg, total_steps)
         per_step = not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
@@ -143,12 +157,20 @@ class TorchBackend:
             saved = json.loads((run.state_dir / "trainer.json").read_text())
             progress = saved["progress"]
             stopper.load_state_dict(saved["early_stopping"])
-            logger.info("Resuming %s at epoch %d, step %d.", run.dir, progress["epoch"], progress["step_in_epoch"])
+            logger.info(
+                "Resuming %s at epoch %d, step %d.",
+                run.dir,
+                progress["epoch"],
+                progress["step_in_epoch"],
+            )
 
         def save_state() -> None:
             def _write(tmp: Path) -> None:
                 accelerator.save_state(str(tmp), safe_serialization=True)
-                atomic_write_json(tmp / "trainer.json", {"progress": progress, "early_stopping": stopper.state_dict()})
+                atomic_write_json(
+                    tmp / "trainer.json",
+                    {"progress": progress, "early_stopping": stopper.state_dict()},
+                )
 
             if accelerator.is_main_process:
                 atomic_dir(run.state_dir, _write)
@@ -162,10 +184,18 @@ class TorchBackend:
         while not done and progress["epoch"] <= cfg.epochs:
             epoch = progress["epoch"]
             # resuming mid-epoch: drop the batches already consumed from this epoch's fixed order
-            skip = progress["step_in_epoch"] * cfg.grad_accum * cfg.batch_size * accelerator.num_processes
+            skip = (
+                progress["step_in_epoch"]
+                * cfg.grad_accum
+                * cfg.batch_size
+                * accelerator.num_processes
+            )
             loader = torch.utils.data.DataLoader(
-                _Indices(n_train), batch_size=cfg.batch_size, sampler=_EpochSampler(n_train, cfg.seed, epoch, shuffle=True, skip=skip),
-                collate_fn=lambda idx: to_tensors(data.collate("train", idx)), num_workers=cfg.num_workers,
+                _Indices(n_train),
+                batch_size=cfg.batch_size,
+                sampler=_EpochSampler(n_train, cfg.seed, epoch, shuffle=True, skip=skip),
+                collate_fn=lambda idx: to_tensors(data.collate("train", idx)),
+                num_workers=cfg.num_workers,
                 # its own generator: creating an iterator must not draw from the global RNG,
                 # or a resumed epoch would get different dropout masks
                 generator=torch.Generator().manual_seed(cfg.seed + epoch),
@@ -174,16 +204,29 @@ class TorchBackend:
             model.train()
             # a resumed epoch continues the running loss of the batches done before the kill
             loss_sum = torch.tensor(progress.get("loss_sum", 0.0), device=accelerator.device)
-            n_batches, n_samples, n_tokens, t0 = progress.get("batches", 0), 0, 0, time.perf_counter()
-            bar = _progress_bar(cfg.progress and accelerator.is_main_process, epoch, cfg.epochs, len(loader))
+            n_batches, n_samples, n_tokens, t0 = (
+                progress.get("batches", 0),
+                0,
+                0,
+                time.perf_counter(),
+            )
+            bar = _progress_bar(
+                cfg.progress and accelerator.is_main_process, epoch, cfg.epochs, len(loader)
+            )
             for batch in loader:
                 labels = batch.pop("labels")
                 with accelerator.accumulate(model):
                     with accelerator.autocast():
                         outputs = model(**batch)
-                        loss = own_loss(outputs, labels) if own_loss else loss_fn(outputs["logits"], labels)
+                        loss = (
+                            own_loss(outputs, labels)
+                            if own_loss
+                            else loss_fn(outputs["logits"], labels)
+                        )
                     if not torch.isfinite(loss):
-                        raise FloatingPointError(f"Loss became {loss.item()} at epoch {epoch}, step {progress['global_step']}: lower train.lr or enable train.grad_clip.")
+                        raise FloatingPointError(
+                            f"Loss became {loss.item()} at epoch {epoch}, step {progress['global_step']}: lower train.lr or enable train.grad_clip."
+                        )
                     accelerator.backward(loss)
                     if accelerator.sync_gradients and cfg.grad_clip:
                         accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -233,10 +276,16 @@ class TorchBackend:
                     for k, v in row.items():
                         if isinstance(v, int | float) and not isinstance(v, bool):
                             writer.add_scalar(k, v, epoch)
-            progress = {"epoch": epoch + 1, "step_in_epoch": 0, "global_step": progress["global_step"]}
+            progress = {
+                "epoch": epoch + 1,
+                "step_in_epoch": 0,
+                "global_step": progress["global_step"],
+            }
             save_state()
             if stopper.should_stop:
-                stop_reason = f"early stopping: no {cfg.monitor} improvement for {stopper.bad_epochs} epochs"
+                stop_reason = (
+                    f"early stopping: no {cfg.monitor} improvement for {stopper.bad_epochs} epochs"
+                )
                 done = True
             elif progress["global_step"] >= total_steps:
                 stop_reason = "max_steps reached" if cfg.max_steps else "completed"
@@ -245,12 +294,22 @@ class TorchBackend:
             writer.close()
         accelerator.wait_for_everyone()
         self.load_weights(accelerator.unwrap_model(model), run.model_dir)
-        return {"best_epoch": stopper.best_epoch, "best_val": {cfg.monitor: stopper.best}, "stop_reason": stop_reason, "global_step": progress["global_step"]}
+        return {
+            "best_epoch": stopper.best_epoch,
+            "best_val": {cfg.monitor: stopper.best},
+            "stop_reason": stop_reason,
+            "global_step": progress["global_step"],
+        }
 
-    def _evaluate(self, accelerator: Any, model: torch.nn.Module, data: Any, split: str, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    def _evaluate(
+        self, accelerator: Any, model: torch.nn.Module, data: Any, split: str, batch_size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         n = data.num_examples(split)
         loader = torch.utils.data.DataLoader(
-            _Indices(n), batch_size=batch_size, shuffle=False, collate_fn=lambda idx: to_tensors(data.collate(split, idx)),
+            _Indices(n),
+            batch_size=batch_size,
+            shuffle=False,
+            collate_fn=lambda idx: to_tensors(data.collate(split, idx)),
             generator=torch.Generator(),  # leave the global RNG untouched
         )
         loader = _shard(accelerator, loader)
@@ -274,8 +333,11 @@ def _shard(accelerator: Any, loader: torch.utils.data.DataLoader) -> Any:
     from accelerate.data_loader import prepare_data_loader
 
     return prepare_data_loader(
-        loader, device=accelerator.device, num_processes=accelerator.num_processes,
-        process_index=accelerator.process_index, put_on_device=True,
+        loader,
+        device=accelerator.device,
+        num_processes=accelerator.num_processes,
+        process_index=accelerator.process_index,
+        put_on_device=True,
     )
 
 
@@ -286,7 +348,9 @@ def _tensorboard(run: Any) -> Any:
     # TensorBoard imports all of TensorFlow when it is installed (seconds) unless the
     # `tensorboard.compat.notf` marker module exists; its stub writes the same event files.
     if "tensorflow" not in sys.modules:
-        sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
+        sys.modules.setdefault(
+            "tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf")
+        )
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:  # tensorboard is optional
@@ -305,8 +369,12 @@ class _Bar:
         )
 
         self.progress = Progress(
-            TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[rate]:.1f} samples/s"), TimeRemainingColumn(), transient=True,
+            TextColumn(f"epoch {epoch}/{epochs}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[rate]:.1f} samples/s"),
+            TimeRemainingColumn(),
+            transient=True,
         )
         self.task = self.progress.add_task("train", total=total, loss=float("nan"), rate=0.0)
         self.progress.start()

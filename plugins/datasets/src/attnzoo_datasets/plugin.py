@@ -22,7 +22,13 @@ def register_datasets(registry):  # type: ignore[no-untyped-def]
             factory="attnzoo_datasets.listops:load_listops",
             task="sequence-classification",
             description="LRA ListOps (basic): seeded re-run of the LRA generator, 96k/2k/2k trees, official preprocessing, 10 classes",
-            defaults={"num_train": 96000, "num_val": 2000, "num_test": 2000, "seed": 0, "preprocessing": "official"},
+            defaults={
+                "num_train": 96000,
+                "num_val": 2000,
+                "num_test": 2000,
+                "seed": 0,
+                "preprocessing": "official",
+            },
         )
     )
     registry.add(
@@ -31,6 +37,12 @@ def register_datasets(registry):  # type: ignore[no-untyped-def]
             factory="attnzoo_datasets.listops:load_listops_mini",
             task="sequence-classification",
             description="CPU-sized ListOps: 2000/200/200 trees, 50 < length < 300, depth <= 6, official preprocessing",
-            defaults={"num_train": 2000, "num_val": 200, "num_test": 200, "seed": 0, "preprocessing": "official"},
+            defaults={
+                "num_train": 2000,
+                "num_val": 200,
+                "num_test": 200,
+                "seed": 0,
+                "preprocessing": "official",
+            },
         )
     )
