@@ -44,10 +44,16 @@ def test_matrix_expands_models_datasets_seeds_with_stable_ids(tiny_csv):
     cell = m.cells[0]
     assert cell.id.startswith("tiny__tiny__s0__")  # dataset path -> file stem
     assert cell.id == build_matrix(None, ["tiny"], [str(tiny_csv)], 1, SMALL).cells[0].id
-    changed = build_matrix(None, ["tiny"], [str(tiny_csv)], 1, [*SMALL[:-1], "train.epochs=2"]).cells[0]
+    changed = build_matrix(
+        None, ["tiny"], [str(tiny_csv)], 1, [*SMALL[:-1], "train.epochs=2"]
+    ).cells[0]
     assert changed.id != cell.id  # a changed setting is a new cell
     cfg = cell.run_config("/runs")
-    assert cfg["train"]["seed"] == 0 and cfg["train"]["epochs"] == 1 and cfg["data"]["tokenizer"]["vocab_size"] == 200
+    assert (
+        cfg["train"]["seed"] == 0
+        and cfg["train"]["epochs"] == 1
+        and cfg["data"]["tokenizer"]["vocab_size"] == 200
+    )
     assert cfg["name"] == cell.id and cfg["out_dir"] == "/runs"
 
 
@@ -59,16 +65,30 @@ def test_preset_recipes_generic_settings_and_missing_requirements(monkeypatch, t
     import attnzoo.bench.matrix as matrix_mod
 
     preset = BenchPreset(
-        "t", "test", datasets=(str(tiny_csv),), seeds=1, common=("train.epochs=1",),
-        models={"tiny": (Recipe("tiny.wide", ("train.lr=0.1",)), Recipe("tiny", requires=("no_such_module_xyz",), note="needs xyz"))},
+        "t",
+        "test",
+        datasets=(str(tiny_csv),),
+        seeds=1,
+        common=("train.epochs=1",),
+        models={
+            "tiny": (
+                Recipe("tiny.wide", ("train.lr=0.1",)),
+                Recipe("tiny", requires=("no_such_module_xyz",), note="needs xyz"),
+            )
+        },
         generic=("train.batch_size=4",),
     )
     monkeypatch.setitem(matrix_mod.PRESETS, "t", preset)
     m = build_matrix("t")
-    assert [(c.model, c.sets) for c in m.cells] == [("tiny.wide", ("train.epochs=1", "train.lr=0.1"))]
+    assert [(c.model, c.sets) for c in m.cells] == [
+        ("tiny.wide", ("train.epochs=1", "train.lr=0.1"))
+    ]
     assert m.notes == ["skipped tiny: needs xyz"]
     # a model the preset does not know gets the generic settings
-    assert build_matrix("quick", ["tiny"], [str(tiny_csv)]).cells[0].sets == (*QUICK.common, *QUICK.generic)
+    assert build_matrix("quick", ["tiny"], [str(tiny_csv)]).cells[0].sets == (
+        *QUICK.common,
+        *QUICK.generic,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -78,7 +98,16 @@ def test_preset_recipes_generic_settings_and_missing_requirements(monkeypatch, t
 
 def test_bench_runs_the_matrix_writes_outputs_and_resumes(tiny_csv, tmp_path):
     out = tmp_path / "bench"
-    args = ["--models", "tiny,tiny.wide", "--datasets", str(tiny_csv), "--seeds", "2", "--out", str(out)]
+    args = [
+        "--models",
+        "tiny,tiny.wide",
+        "--datasets",
+        str(tiny_csv),
+        "--seeds",
+        "2",
+        "--out",
+        str(out),
+    ]
     for s in SMALL:
         args += ["--set", s]
     output = _bench(args)
@@ -87,21 +116,37 @@ def test_bench_runs_the_matrix_writes_outputs_and_resumes(tiny_csv, tmp_path):
     cells = sorted((out / "cells").glob("*.json"))
     assert len(cells) == 4
     records = json.loads((out / "results.json").read_text())["cells"]
-    assert [(r["model"], r["seed"]) for r in records] == [("tiny", 0), ("tiny", 1), ("tiny.wide", 0), ("tiny.wide", 1)]
+    assert [(r["model"], r["seed"]) for r in records] == [
+        ("tiny", 0),
+        ("tiny", 1),
+        ("tiny.wide", 0),
+        ("tiny.wide", 1),
+    ]
     for r in records:
         assert r["status"] == "ok", r.get("log_tail")
         assert 0 <= r["test"]["accuracy"] <= 1 and r["num_parameters"] > 0
         assert r["samples_per_s"] > 0 and r["tokens_per_s"] > 0 and r["latency_ms_per_batch"] > 0
-        assert r["peak_memory_mb"] > r["baseline_rss_mb"] > 0 and r["memory_kind"] == "peak RSS (process)"
+        assert (
+            r["peak_memory_mb"] > r["baseline_rss_mb"] > 0
+            and r["memory_kind"] == "peak RSS (process)"
+        )
         assert r["wall_seconds"] > r["train_seconds"] > 0 and r["device"].startswith("cpu")
         assert r["versions"]["attnzoo-core"] and r["versions"]["torch"]
         assert (Path(r["run_dir"]) / "final.json").exists()
     with (out / "results.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 4 and {"test_accuracy", "test_macro_f1", "num_parameters", "peak_memory_mb", "seed"} <= set(rows[0])
+    assert len(rows) == 4 and {
+        "test_accuracy",
+        "test_macro_f1",
+        "num_parameters",
+        "peak_memory_mb",
+        "seed",
+    } <= set(rows[0])
     board = (out / "leaderboard.md").read_text()
     assert "| tiny | 2 |" in board and "| tiny.wide | 2 |" in board and "±" in board
-    assert (out / "accuracy_vs_throughput.png").stat().st_size > 0 and (out / "accuracy_vs_memory.png").stat().st_size > 0
+    assert (out / "accuracy_vs_throughput.png").stat().st_size > 0 and (
+        out / "accuracy_vs_memory.png"
+    ).stat().st_size > 0
 
     # resume: delete one cell's record; only that cell runs again
     before = {p.name: p.stat().st_mtime_ns for p in cells}
@@ -114,14 +159,21 @@ def test_bench_runs_the_matrix_writes_outputs_and_resumes(tiny_csv, tmp_path):
     assert set(after) == set(before)
     assert [n for n in after if after[n] != before[n]] == [victim.name]
     logs_after = {p.name: p.stat().st_mtime_ns for p in (out / "logs").glob("*.log")}
-    assert [n for n in logs_after if logs_after[n] != logs_before[n]] == [victim.name.replace(".json", ".log")]
+    assert [n for n in logs_after if logs_after[n] != logs_before[n]] == [
+        victim.name.replace(".json", ".log")
+    ]
 
 
 def test_a_failing_cell_is_recorded_with_its_error(tiny_csv, tmp_path):
-    record = run_cell(tmp_path, Cell("tiny", str(tiny_csv), 0, (*SMALL, "model.d_model=0")), plugins=_plugins())
+    record = run_cell(
+        tmp_path, Cell("tiny", str(tiny_csv), 0, (*SMALL, "model.d_model=0")), plugins=_plugins()
+    )
     assert record["status"] == "failed" and record["exit_code"] == 1
     assert "d_model" in record["error"]
-    assert json.loads((tmp_path / "cells" / f"{record['cell_id']}.json").read_text())["status"] == "failed"
+    assert (
+        json.loads((tmp_path / "cells" / f"{record['cell_id']}.json").read_text())["status"]
+        == "failed"
+    )
 
 
 def _plugins() -> list[dict[str, str]]:
@@ -137,25 +189,48 @@ def _plugins() -> list[dict[str, str]]:
 
 def _record(model: str, seed: int, acc: float, params: int, sps: float, mem: float) -> dict:
     return {
-        "cell_id": f"{model}-{seed}", "model": model, "dataset": "d", "seed": seed, "status": "ok",
-        "test": {"accuracy": acc, "macro_f1": acc - 0.1, "loss": 1.0}, "num_parameters": params,
-        "samples_per_s": sps, "latency_ms_per_batch": 1000 / sps, "peak_memory_mb": mem,
+        "cell_id": f"{model}-{seed}",
+        "model": model,
+        "dataset": "d",
+        "seed": seed,
+        "status": "ok",
+        "test": {"accuracy": acc, "macro_f1": acc - 0.1, "loss": 1.0},
+        "num_parameters": params,
+        "samples_per_s": sps,
+        "latency_ms_per_batch": 1000 / sps,
+        "peak_memory_mb": mem,
     }
 
 
 def test_leaderboard_means_over_seeds_and_marks_the_best():
     records = [
-        _record("a", 0, 0.80, 1000, 100.0, 500.0), _record("a", 1, 0.90, 1000, 100.0, 500.0),
-        _record("b", 0, 0.70, 5000, 400.0, 300.0), _record("b", 1, 0.70, 5000, 400.0, 300.0),
-        {"cell_id": "c-0", "model": "c", "dataset": "d", "seed": 0, "status": "failed", "error": "boom"},
+        _record("a", 0, 0.80, 1000, 100.0, 500.0),
+        _record("a", 1, 0.90, 1000, 100.0, 500.0),
+        _record("b", 0, 0.70, 5000, 400.0, 300.0),
+        _record("b", 1, 0.70, 5000, 400.0, 300.0),
+        {
+            "cell_id": "c-0",
+            "model": "c",
+            "dataset": "d",
+            "seed": 0,
+            "status": "failed",
+            "error": "boom",
+        },
     ]
     cols, tables = leaderboard(records)
     titles = [c.title for c in cols]
     assert titles[:2] == ["accuracy", "macro-F1"] and "loss" not in titles
     a, b = tables["d"]
-    assert a.n == 2 and a.stats[0][0] == pytest.approx(0.85) and a.stats[0][1] == pytest.approx(np.std([0.8, 0.9], ddof=1))
+    assert (
+        a.n == 2
+        and a.stats[0][0] == pytest.approx(0.85)
+        and a.stats[0][1] == pytest.approx(np.std([0.8, 0.9], ddof=1))
+    )
     best = {e.model: [t for t, flag in zip(titles, e.best, strict=True) if flag] for e in (a, b)}
-    assert best == {"a": ["accuracy", "macro-F1", "params"], "b": ["samples/s", "ms/batch", "peak MB"]}
+    assert best == {
+        "a": ["accuracy", "macro-F1", "params"],
+        "b": ["samples/s", "ms/batch", "peak MB"],
+    }
     md = leaderboard_markdown(records)
     assert "**0.8500 ± 0.0707**" in md and "| b | 2 | 0.7000 ± 0.0000 |" in md
     assert "`c-0`: failed: boom" in md
@@ -176,21 +251,47 @@ def test_exponent_fit_on_synthetic_points():
 
 
 def test_scaling_stops_a_model_over_its_time_budget(tmp_path):
-    result = run_scaling(["tiny"], tmp_path, ScalingSettings(lengths=(8, 16, 32), steps=2, time_budget=1e-4), show_progress=False)
-    assert [(p["length"], p["status"]) for p in result["points"]] == [(8, "timeout")]  # 16 and 32 never ran
+    result = run_scaling(
+        ["tiny"],
+        tmp_path,
+        ScalingSettings(lengths=(8, 16, 32), steps=2, time_budget=1e-4),
+        show_progress=False,
+    )
+    assert [(p["length"], p["status"]) for p in result["points"]] == [
+        (8, "timeout")
+    ]  # 16 and 32 never ran
     assert result["models"]["tiny"]["stopped"].startswith("timeout at length 8")
     assert result["models"]["tiny"]["time_exponent"] is None
 
 
 def test_scaling_sweep_measures_each_length_and_writes_outputs(tmp_path):
-    result = run_scaling(["tiny"], tmp_path, ScalingSettings(lengths=(16, 64), steps=2, time_budget=120), show_progress=False)
-    assert [(p["length"], p["status"]) for p in result["points"]] == [(16, "ok"), (64, "ok")], result["points"]
+    result = run_scaling(
+        ["tiny"],
+        tmp_path,
+        ScalingSettings(lengths=(16, 64), steps=2, time_budget=120),
+        show_progress=False,
+    )
+    assert [(p["length"], p["status"]) for p in result["points"]] == [(16, "ok"), (64, "ok")], (
+        result["points"]
+    )
     for p in result["points"]:
-        assert p["seconds_per_sample"] > 0 and p["tokens_per_s"] > 0 and p["memory_kind"] == "peak RSS above baseline"
-    assert result["models"]["tiny"]["stopped"] is None and result["models"]["tiny"]["time_exponent"] is not None
+        assert (
+            p["seconds_per_sample"] > 0
+            and p["tokens_per_s"] > 0
+            and p["memory_kind"] == "peak RSS above baseline"
+        )
+    assert (
+        result["models"]["tiny"]["stopped"] is None
+        and result["models"]["tiny"]["time_exponent"] is not None
+    )
     for name in ("scaling.json", "scaling.csv", "scaling_time.png", "scaling_memory.png"):
         assert (tmp_path / name).stat().st_size > 0
     # a re-run reuses the finished points
     mtimes = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "points").glob("*.json")}
-    run_scaling(["tiny"], tmp_path, ScalingSettings(lengths=(16, 64), steps=2, time_budget=120), show_progress=False)
+    run_scaling(
+        ["tiny"],
+        tmp_path,
+        ScalingSettings(lengths=(16, 64), steps=2, time_budget=120),
+        show_progress=False,
+    )
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "points").glob("*.json")} == mtimes

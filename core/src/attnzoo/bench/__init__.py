@@ -33,10 +33,28 @@ __all__ = [
 ]
 
 
-def run_bench(matrix: Matrix, out: str | Path, *, retry_failed: bool = True, cell_timeout: float | None = None, show_progress: bool = True) -> list[dict[str, Any]]:
+def run_bench(
+    matrix: Matrix,
+    out: str | Path,
+    *,
+    retry_failed: bool = True,
+    cell_timeout: float | None = None,
+    show_progress: bool = True,
+) -> list[dict[str, Any]]:
     """Run the missing cells of ``matrix`` and (re)write every output in ``out``."""
     out = Path(out)
-    records = run_matrix(matrix, out, retry_failed=retry_failed, cell_timeout=cell_timeout, show_progress=show_progress)
-    meta = {"preset": matrix.preset, "models": matrix.models, "datasets": matrix.datasets, "seeds": matrix.seeds}
+    records = run_matrix(
+        matrix,
+        out,
+        retry_failed=retry_failed,
+        cell_timeout=cell_timeout,
+        show_progress=show_progress,
+    )
+    meta = {
+        "preset": matrix.preset,
+        "models": matrix.models,
+        "datasets": matrix.datasets,
+        "seeds": matrix.seeds,
+    }
     write_outputs(out, records, meta, matrix.notes)
     return records

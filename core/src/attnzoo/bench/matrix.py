@@ -29,7 +29,9 @@ class Cell:
 
     @property
     def config_hash(self) -> str:
-        blob = json.dumps({"model": self.model, "dataset": self.dataset, "sets": list(self.sets)}, sort_keys=True)
+        blob = json.dumps(
+            {"model": self.model, "dataset": self.dataset, "sets": list(self.sets)}, sort_keys=True
+        )
         return hashlib.sha1(blob.encode()).hexdigest()[:8]
 
     @property
@@ -78,7 +80,9 @@ def get_preset(name: str | None) -> BenchPreset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ConfigError(f"Unknown bench preset {name!r}; choose one of: {', '.join(PRESETS)}.") from None
+        raise ConfigError(
+            f"Unknown bench preset {name!r}; choose one of: {', '.join(PRESETS)}."
+        ) from None
 
 
 def recipes_for(name: str, preset: BenchPreset) -> tuple[Recipe, ...]:
@@ -116,7 +120,9 @@ def build_matrix(
     for n in names:
         get_model_spec(n)  # UnknownNameError lists what is installed
     if not names:
-        raise ConfigError("No text-classification model is installed: install a model package (see `attnzoo models`).")
+        raise ConfigError(
+            "No text-classification model is installed: install a model package (see `attnzoo models`)."
+        )
     dataset_list = list(datasets) if datasets else list(preset.datasets)
     n_seeds = preset.seeds if seeds is None else seeds
     if n_seeds < 1:
@@ -127,7 +133,9 @@ def build_matrix(
         for recipe in recipes_for(name, preset):
             missing = [m for m in recipe.requires if importlib.util.find_spec(m) is None]
             if missing:
-                notes.append(f"skipped {recipe.model}: {recipe.note or 'missing ' + ', '.join(missing)}")
+                notes.append(
+                    f"skipped {recipe.model}: {recipe.note or 'missing ' + ', '.join(missing)}"
+                )
                 continue
             if recipe not in variants:
                 variants.append(recipe)

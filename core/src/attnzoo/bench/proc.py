@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 _POLL_S = 0.05
-_RSS_UNIT = 1024 if sys.platform.startswith("linux") else 1  # ru_maxrss: KiB on Linux, bytes on macOS
+_RSS_UNIT = (
+    1024 if sys.platform.startswith("linux") else 1
+)  # ru_maxrss: KiB on Linux, bytes on macOS
 
 
 @dataclass
@@ -61,18 +63,29 @@ def run_worker(
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "attnzoo.bench.worker", str(job_path)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
         )
         try:
-            return _watch(proc, t0, started_path, time_budget, startup_limit, memory_budget_mb, on_poll)
+            return _watch(
+                proc, t0, started_path, time_budget, startup_limit, memory_budget_mb, on_poll
+            )
         except BaseException:
             _kill(proc)
             raise
 
 
 def _watch(
-    proc: subprocess.Popen[bytes], t0: float, started_path: Path | None, time_budget: float | None,
-    startup_limit: float, memory_budget_mb: float | None, on_poll: Callable[[], None] | None,
+    proc: subprocess.Popen[bytes],
+    t0: float,
+    started_path: Path | None,
+    time_budget: float | None,
+    startup_limit: float,
+    memory_budget_mb: float | None,
+    on_poll: Callable[[], None] | None,
 ) -> ChildResult:
     started_at = None if started_path is not None else t0
     killed: str | None = None
@@ -81,12 +94,22 @@ def _watch(
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
             rss = usage.ru_maxrss * _RSS_UNIT / 2**20
-            return ChildResult(proc.returncode, time.perf_counter() - t0, rss, usage.ru_utime + usage.ru_stime, killed)
+            return ChildResult(
+                proc.returncode,
+                time.perf_counter() - t0,
+                rss,
+                usage.ru_utime + usage.ru_stime,
+                killed,
+            )
         now = time.perf_counter()
         if started_at is None and started_path is not None and started_path.exists():
             started_at = now
         if killed is None:
-            over_time = time_budget is not None and started_at is not None and now - started_at > time_budget
+            over_time = (
+                time_budget is not None
+                and started_at is not None
+                and now - started_at > time_budget
+            )
             if over_time or (started_at is None and now - t0 > startup_limit):
                 killed = "time budget"
             elif memory_budget_mb is not None and _rss_mb(proc.pid) > memory_budget_mb:

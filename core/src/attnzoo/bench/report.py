@@ -14,12 +14,38 @@ import numpy as np
 from attnzoo.io import atomic_write_json, atomic_write_text
 
 _METRIC_ORDER = ("accuracy", "macro_f1", "auc", "logloss")
-_METRIC_TITLES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "auc": "AUC", "logloss": "logloss", "weighted_f1": "weighted-F1"}
+_METRIC_TITLES = {
+    "accuracy": "accuracy",
+    "macro_f1": "macro-F1",
+    "auc": "AUC",
+    "logloss": "logloss",
+    "weighted_f1": "weighted-F1",
+}
 _CSV_FIRST = ("cell_id", "model", "dataset", "seed", "status")
 _CSV_FIELDS = (
-    "num_parameters", "samples_per_s", "tokens_per_s", "latency_ms_per_batch", "latency_batch_size", "peak_memory_mb",
-    "memory_kind", "peak_rss_mb", "baseline_rss_mb", "gpu_peak_mb", "train_seconds", "wall_seconds", "cpu_seconds", "best_epoch",
-    "stop_reason", "device", "framework", "versions", "config_hash", "sets", "exit_code", "error", "run_dir",
+    "num_parameters",
+    "samples_per_s",
+    "tokens_per_s",
+    "latency_ms_per_batch",
+    "latency_batch_size",
+    "peak_memory_mb",
+    "memory_kind",
+    "peak_rss_mb",
+    "baseline_rss_mb",
+    "gpu_peak_mb",
+    "train_seconds",
+    "wall_seconds",
+    "cpu_seconds",
+    "best_epoch",
+    "stop_reason",
+    "device",
+    "framework",
+    "versions",
+    "config_hash",
+    "sets",
+    "exit_code",
+    "error",
+    "run_dir",
 )
 
 
@@ -101,7 +127,9 @@ def _test_metric(name: str) -> Callable[[dict[str, Any]], Any]:
 def columns_for(records: Sequence[dict[str, Any]]) -> list[Column]:
     """The test metrics (but the cross-entropy "loss", kept in results.csv), then the costs."""
     metrics = [
-        Column(_METRIC_TITLES.get(m, m), _test_metric(m), _metric_direction(m), lambda v: f"{v:.4f}")
+        Column(
+            _METRIC_TITLES.get(m, m), _test_metric(m), _metric_direction(m), lambda v: f"{v:.4f}"
+        )
         for m in test_metrics(records)
         if m != "loss"
     ]
@@ -127,8 +155,14 @@ def leaderboard(records: Sequence[dict[str, Any]]) -> tuple[list[Column], dict[s
         for model, rows in by_model.items():
             stats: list[tuple[float, float | None] | None] = []
             for c in cols:
-                vals = [float(v) for v in (c.get(r) for r in rows) if v is not None and np.isfinite(v)]
-                stats.append((float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else None) if vals else None)
+                vals = [
+                    float(v) for v in (c.get(r) for r in rows) if v is not None and np.isfinite(v)
+                ]
+                stats.append(
+                    (float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else None)
+                    if vals
+                    else None
+                )
             entries.append(Entry(model, len(rows), stats, [False] * len(cols)))
         for j, c in enumerate(cols):
             means = [e.stats[j][0] for e in entries if e.stats[j] is not None]  # type: ignore[index]
@@ -149,30 +183,47 @@ def cell_text(c: Column, stat: tuple[float, float | None] | None) -> str:
     return c.fmt(mean) + (f" ± {c.fmt(std)}" if std is not None else "")
 
 
-def leaderboard_markdown(records: Sequence[dict[str, Any]], title: str = "attnzoo benchmark", notes: Sequence[str] = ()) -> str:
+def leaderboard_markdown(
+    records: Sequence[dict[str, Any]], title: str = "attnzoo benchmark", notes: Sequence[str] = ()
+) -> str:
     cols, tables = leaderboard(records)
     lines = [
-        f"# {title}", "",
+        f"# {title}",
+        "",
         "Mean ± std over seeds: test metrics (evaluated once, after model selection on validation), parameters, "
-        "training samples/s, inference latency per batch, peak memory during training. Best per column in **bold**.", "",
+        "training samples/s, inference latency per batch, peak memory during training. Best per column in **bold**.",
+        "",
     ]
     for dataset, entries in tables.items():
-        lines += [f"## {dataset}", "", "| model | seeds | " + " | ".join(c.title for c in cols) + " |"]
+        lines += [
+            f"## {dataset}",
+            "",
+            "| model | seeds | " + " | ".join(c.title for c in cols) + " |",
+        ]
         lines.append("|---|---:|" + "---:|" * len(cols))
         for e in entries:
-            cells = [f"**{cell_text(c, s)}**" if b else cell_text(c, s) for c, s, b in zip(cols, e.stats, e.best, strict=True)]
+            cells = [
+                f"**{cell_text(c, s)}**" if b else cell_text(c, s)
+                for c, s, b in zip(cols, e.stats, e.best, strict=True)
+            ]
             lines.append(f"| {e.model} | {e.n} | " + " | ".join(cells) + " |")
         lines.append("")
     failed = [r for r in records if r.get("status") != "ok"]
     if failed:
         lines += ["## Cells that did not finish", ""]
-        lines += [f"- `{r.get('cell_id')}`: {r.get('status')}: {_one_line(r.get('error'))}" for r in failed]
+        lines += [
+            f"- `{r.get('cell_id')}`: {r.get('status')}: {_one_line(r.get('error'))}"
+            for r in failed
+        ]
         lines.append("")
     if notes:
         lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     devices = sorted({str(r.get("device")) for r in records if r.get("device")})
     if devices:
-        lines += [f"Device: {', '.join(devices)}. Peak memory: CUDA max allocated on a GPU, the process's peak RSS on a CPU.", ""]
+        lines += [
+            f"Device: {', '.join(devices)}. Peak memory: CUDA max allocated on a GPU, the process's peak RSS on a CPU.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -190,19 +241,26 @@ def print_leaderboard(records: Sequence[dict[str, Any]], console: Any = None) ->
         seeds = {e.n for e in entries}
         per_row = len(seeds) > 1  # else the seed count goes in the title (the table stays narrow)
         note = "over seeds" if per_row else f"over {seeds.pop()} seed(s)"
-        table = Table(title=f"leaderboard: {dataset} (mean ± std {note}; best in bold)", title_justify="left")
+        table = Table(
+            title=f"leaderboard: {dataset} (mean ± std {note}; best in bold)", title_justify="left"
+        )
         table.add_column("model", no_wrap=True)
         if per_row:
             table.add_column("seeds", justify="right")
         for c in cols:
             table.add_column(c.title, justify="right", overflow="fold")
         for e in entries:
-            cells = [f"[bold green]{cell_text(c, s)}[/]" if b else cell_text(c, s) for c, s, b in zip(cols, e.stats, e.best, strict=True)]
+            cells = [
+                f"[bold green]{cell_text(c, s)}[/]" if b else cell_text(c, s)
+                for c, s, b in zip(cols, e.stats, e.best, strict=True)
+            ]
             table.add_row(e.model, *([str(e.n)] if per_row else []), *cells)
         console.print(table)
     for r in records:
         if r.get("status") != "ok":
-            console.print(f"[red]{r.get('status')}[/] {r.get('cell_id')}: {_one_line(r.get('error'))}")
+            console.print(
+                f"[red]{r.get('status')}[/] {r.get('cell_id')}: {_one_line(r.get('error'))}"
+            )
 
 
 # ---------------------------------------------------------------------------------------
@@ -222,7 +280,11 @@ def plot_tradeoffs(out: Path, records: Sequence[dict[str, Any]]) -> list[Path]:
         ("samples/s", "accuracy_vs_throughput.png", "training throughput (samples/s, log scale)"),
         ("peak MB", "accuracy_vs_memory.png", "peak memory during training (MB, log scale)"),
     ):
-        paths.append(_scatter(out / name, tables, titles.index(x_title), y_col, xlabel, f"test {titles[y_col]}"))
+        paths.append(
+            _scatter(
+                out / name, tables, titles.index(x_title), y_col, xlabel, f"test {titles[y_col]}"
+            )
+        )
     return paths
 
 
@@ -236,11 +298,17 @@ def pyplot() -> Any:
     return plt
 
 
-def _scatter(path: Path, tables: dict[str, list[Entry]], xi: int, yi: int, xlabel: str, ylabel: str) -> Path:
+def _scatter(
+    path: Path, tables: dict[str, list[Entry]], xi: int, yi: int, xlabel: str, ylabel: str
+) -> Path:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for dataset, entries in tables.items():
-        pts = [(e.model, e.stats[xi], e.stats[yi]) for e in entries if e.stats[xi] is not None and e.stats[yi] is not None]
+        pts = [
+            (e.model, e.stats[xi], e.stats[yi])
+            for e in entries
+            if e.stats[xi] is not None and e.stats[yi] is not None
+        ]
         if not pts:
             continue
         xs = [p[1][0] for p in pts]  # type: ignore[index]
@@ -262,7 +330,9 @@ def _scatter(path: Path, tables: dict[str, list[Entry]], xi: int, yi: int, xlabe
     return path
 
 
-def write_outputs(out: Path, records: list[dict[str, Any]], meta: dict[str, Any], notes: Sequence[str] = ()) -> None:
+def write_outputs(
+    out: Path, records: list[dict[str, Any]], meta: dict[str, Any], notes: Sequence[str] = ()
+) -> None:
     write_results(out, records, {**meta, "notes": list(notes)})
     title = f"attnzoo benchmark: {meta.get('preset', 'custom')}"
     atomic_write_text(out / "leaderboard.md", leaderboard_markdown(records, title, notes))

@@ -49,9 +49,18 @@ def forwarded_plugins() -> list[dict[str, str]]:
         if info.builtin or name in entry_names or not info.ok or plugin is None:
             continue
         if not isinstance(plugin, types.ModuleType):
-            logger.warning("plugin %r is not a module and is not available to benchmark workers", name)
+            logger.warning(
+                "plugin %r is not a module and is not available to benchmark workers", name
+            )
             continue
-        out.append({"module": plugin.__name__, "name": name, "distribution": info.distribution, "path": _import_root(plugin)})
+        out.append(
+            {
+                "module": plugin.__name__,
+                "name": name,
+                "distribution": info.distribution,
+                "path": _import_root(plugin),
+            }
+        )
     return out
 
 
@@ -79,7 +88,14 @@ def is_done(record: dict[str, Any] | None, retry_failed: bool) -> bool:
     return record is not None and (record.get("status") == "ok" or not retry_failed)
 
 
-def run_cell(out: Path, cell: Cell, *, plugins: list[dict[str, str]], timeout: float | None = None, on_poll: Callable[[], None] | None = None) -> dict[str, Any]:
+def run_cell(
+    out: Path,
+    cell: Cell,
+    *,
+    plugins: list[dict[str, str]],
+    timeout: float | None = None,
+    on_poll: Callable[[], None] | None = None,
+) -> dict[str, Any]:
     """Run one cell in a child process and write its record atomically."""
     logs = out / "logs"
     result_path = logs / f"{cell.id}.result.json"
@@ -92,7 +108,9 @@ def run_cell(out: Path, cell: Cell, *, plugins: list[dict[str, str]], timeout: f
         "plugins": plugins,
     }
     log_path = logs / f"{cell.id}.log"
-    child = run_worker(job, logs / f"{cell.id}.job.json", log_path, time_budget=timeout, on_poll=on_poll)
+    child = run_worker(
+        job, logs / f"{cell.id}.job.json", log_path, time_budget=timeout, on_poll=on_poll
+    )
     measured = read_json(result_path) or {}
     record: dict[str, Any] = {
         "cell_id": cell.id,
@@ -140,7 +158,9 @@ def run_matrix(
     with _Progress(len(matrix.cells), len(matrix.cells) - len(todo), show_progress) as progress:
         for cell in todo:
             progress.start(cell)
-            record = run_cell(out, cell, plugins=plugins, timeout=cell_timeout, on_poll=progress.refresh)
+            record = run_cell(
+                out, cell, plugins=plugins, timeout=cell_timeout, on_poll=progress.refresh
+            )
             progress.finish(record)
     return [load_cell(out, c) or {"cell_id": c.id, "status": "missing"} for c in matrix.cells]
 
@@ -166,8 +186,13 @@ class _Progress:
 
             self.console = Console(stderr=True)
             self.bar = Progress(
-                TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TextColumn("cells"), TimeElapsedColumn(),
-                TextColumn("{task.description}"), console=self.console,
+                TextColumn("bench"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("cells"),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+                console=self.console,
             )
             self.task = self.bar.add_task("", total=self.total, completed=self.done)
             self.bar.start()
@@ -177,7 +202,9 @@ class _Progress:
 
     def start(self, cell: Cell) -> None:
         if self.enabled:
-            self.bar.update(self.task, description=f"{cell.model} · {cell.dataset} · seed {cell.seed}")
+            self.bar.update(
+                self.task, description=f"{cell.model} · {cell.dataset} · seed {cell.seed}"
+            )
 
     def refresh(self) -> None:
         if self.enabled:
@@ -191,10 +218,14 @@ class _Progress:
         if status == "ok":
             acc = record.get("test", {})
             metric = next(iter(acc.items()), ("", float("nan")))
-            self.console.print(f"[green]done[/] {record['cell_id']}  {metric[0]} {metric[1]:.4f}  {record['wall_seconds']:.0f} s")
+            self.console.print(
+                f"[green]done[/] {record['cell_id']}  {metric[0]} {metric[1]:.4f}  {record['wall_seconds']:.0f} s"
+            )
         else:
             error = " ".join(str(record.get("error", "")).split())[:200]
-            self.console.print(f"[red]{status}[/] {record['cell_id']}: {error} (log: {record.get('log')})")
+            self.console.print(
+                f"[red]{status}[/] {record['cell_id']}: {error} (log: {record.get('log')})"
+            )
 
     def __exit__(self, *exc: object) -> None:
         if self.enabled:

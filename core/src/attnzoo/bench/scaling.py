@@ -37,13 +37,17 @@ class ScalingSettings:
     steps: int = 3
     warmup: int = 1
     time_budget: float = 120.0  # seconds per point, from the end of the child's imports
-    memory_budget_mb: float | None = None  # None: 90% of the machine's RAM (CPU); the device's own limit (GPU)
+    memory_budget_mb: float | None = (
+        None  # None: 90% of the machine's RAM (CPU); the device's own limit (GPU)
+    )
 
     def check(self) -> None:
         if not self.lengths or any(n < 1 for n in self.lengths):
             raise ConfigError(f"--lengths must be positive integers, got {list(self.lengths)}.")
         if self.batch_size < 1 or self.steps < 1:
-            raise ConfigError(f"--batch-size and steps must be at least 1 (got {self.batch_size}, {self.steps}).")
+            raise ConfigError(
+                f"--batch-size and steps must be at least 1 (got {self.batch_size}, {self.steps})."
+            )
         if self.time_budget <= 0:
             raise ConfigError(f"--time-budget must be positive seconds, got {self.time_budget}.")
 
@@ -57,7 +61,11 @@ def doubling(start: int, stop: int) -> tuple[int, ...]:
 
 def fit_exponent(lengths: Sequence[float], values: Sequence[float | None]) -> float | None:
     """Slope of log(value) against log(length) by least squares; None below two usable points."""
-    pts = [(float(n), float(v)) for n, v in zip(lengths, values, strict=True) if v is not None and v > 0 and n > 0]
+    pts = [
+        (float(n), float(v))
+        for n, v in zip(lengths, values, strict=True)
+        if v is not None and v > 0 and n > 0
+    ]
     if len({n for n, _ in pts}) < 2:
         return None
     x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
@@ -74,7 +82,9 @@ def _default_memory_budget() -> float | None:
     return 0.9 * psutil.virtual_memory().total / 2**20
 
 
-def run_scaling(models: Sequence[str], out: str | Path, settings: ScalingSettings, *, show_progress: bool = True) -> dict[str, Any]:
+def run_scaling(
+    models: Sequence[str], out: str | Path, settings: ScalingSettings, *, show_progress: bool = True
+) -> dict[str, Any]:
     """Sweep every model over the lengths; write scaling.json/.csv and the plots; return the summary.
 
     Finished points are kept in ``<out>/points`` and reused on a re-run with the same settings
@@ -83,7 +93,11 @@ def run_scaling(models: Sequence[str], out: str | Path, settings: ScalingSetting
     settings.check()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    memory_budget = settings.memory_budget_mb if settings.memory_budget_mb is not None else _default_memory_budget()
+    memory_budget = (
+        settings.memory_budget_mb
+        if settings.memory_budget_mb is not None
+        else _default_memory_budget()
+    )
     plugins = forwarded_plugins()
     console = _console(show_progress)
     points: list[dict[str, Any]] = []
@@ -93,7 +107,11 @@ def run_scaling(models: Sequence[str], out: str | Path, settings: ScalingSetting
         for length in settings.lengths:
             pid = _point_id(model, length, settings)
             record = read_json(out / "points" / f"{pid}.json")
-            if record is None or record.get("status") == "failed" or record.get("settings") != _settings_dict(settings, memory_budget):
+            if (
+                record is None
+                or record.get("status") == "failed"
+                or record.get("settings") != _settings_dict(settings, memory_budget)
+            ):
                 if console:
                     console.print(f"scaling {model} at length {length} ...")
                 record = _run_point(out, model, length, settings, memory_budget, plugins)
@@ -101,16 +119,26 @@ def run_scaling(models: Sequence[str], out: str | Path, settings: ScalingSetting
             if console:
                 console.print(f"  {_describe(record)}")
             if record["status"] != "ok":
-                stopped = f"{record['status']} at length {length}: {record.get('error', '')}".strip()
+                stopped = (
+                    f"{record['status']} at length {length}: {record.get('error', '')}".strip()
+                )
                 break
         done = [p for p in points if p["model"] == model and p["status"] == "ok"]
         summary[model] = {
             "lengths": [p["length"] for p in done],
-            "time_exponent": fit_exponent([p["length"] for p in done], [p["seconds_per_sample"] for p in done]),
-            "memory_exponent": fit_exponent([p["length"] for p in done], [p["memory_mb"] for p in done]),
+            "time_exponent": fit_exponent(
+                [p["length"] for p in done], [p["seconds_per_sample"] for p in done]
+            ),
+            "memory_exponent": fit_exponent(
+                [p["length"] for p in done], [p["memory_mb"] for p in done]
+            ),
             "stopped": stopped,
         }
-    result = {"settings": _settings_dict(settings, memory_budget), "models": summary, "points": points}
+    result = {
+        "settings": _settings_dict(settings, memory_budget),
+        "models": summary,
+        "points": points,
+    }
     write_scaling_outputs(out, result)
     if console:
         print_scaling(result, console)
@@ -118,31 +146,71 @@ def run_scaling(models: Sequence[str], out: str | Path, settings: ScalingSetting
 
 
 def _settings_dict(s: ScalingSettings, memory_budget: float | None) -> dict[str, Any]:
-    return {"batch_size": s.batch_size, "steps": s.steps, "warmup": s.warmup, "time_budget": s.time_budget, "memory_budget_mb": memory_budget}
+    return {
+        "batch_size": s.batch_size,
+        "steps": s.steps,
+        "warmup": s.warmup,
+        "time_budget": s.time_budget,
+        "memory_budget_mb": memory_budget,
+    }
 
 
-def _run_point(out: Path, model: str, length: int, s: ScalingSettings, memory_budget: float | None, plugins: list[dict[str, str]]) -> dict[str, Any]:
+def _run_point(
+    out: Path,
+    model: str,
+    length: int,
+    s: ScalingSettings,
+    memory_budget: float | None,
+    plugins: list[dict[str, str]],
+) -> dict[str, Any]:
     pid = _point_id(model, length, s)
     logs = out / "logs"
     result_path, started = logs / f"{pid}.result.json", logs / f"{pid}.started"
     result_path.unlink(missing_ok=True)
     job = {
-        "kind": "scaling", "model": model, "length": length, "batch_size": s.batch_size, "steps": s.steps,
-        "warmup": s.warmup, "time_budget": s.time_budget, "memory_budget_mb": memory_budget,
-        "result_path": str(result_path), "started_path": str(started), "plugins": plugins,
+        "kind": "scaling",
+        "model": model,
+        "length": length,
+        "batch_size": s.batch_size,
+        "steps": s.steps,
+        "warmup": s.warmup,
+        "time_budget": s.time_budget,
+        "memory_budget_mb": memory_budget,
+        "result_path": str(result_path),
+        "started_path": str(started),
+        "plugins": plugins,
     }
     child = run_worker(
-        job, logs / f"{pid}.job.json", logs / f"{pid}.log", started_path=started,
-        time_budget=s.time_budget, memory_budget_mb=memory_budget,
+        job,
+        logs / f"{pid}.job.json",
+        logs / f"{pid}.log",
+        started_path=started,
+        time_budget=s.time_budget,
+        memory_budget_mb=memory_budget,
     )
     measured = read_json(result_path) or {}
-    record = {"model": model, "length": length, "batch_size": s.batch_size, **measured, "exit_code": child.returncode,
-              "wall_seconds": child.wall_seconds, "peak_rss_mb": child.peak_rss_mb, "settings": _settings_dict(s, memory_budget),
-              "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    record = {
+        "model": model,
+        "length": length,
+        "batch_size": s.batch_size,
+        **measured,
+        "exit_code": child.returncode,
+        "wall_seconds": child.wall_seconds,
+        "peak_rss_mb": child.peak_rss_mb,
+        "settings": _settings_dict(s, memory_budget),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
     if child.killed:
-        record.update(status="timeout" if child.killed == "time budget" else "memory", error=f"killed: exceeded the {child.killed}")
+        record.update(
+            status="timeout" if child.killed == "time budget" else "memory",
+            error=f"killed: exceeded the {child.killed}",
+        )
     elif not measured:
-        record.update(status="failed", error=f"worker exited with code {child.returncode}", log_tail=log_tail(logs / f"{pid}.log"))
+        record.update(
+            status="failed",
+            error=f"worker exited with code {child.returncode}",
+            log_tail=log_tail(logs / f"{pid}.log"),
+        )
     atomic_write_json(out / "points" / f"{pid}.json", record)
     return record
 
@@ -165,8 +233,24 @@ def _console(enabled: bool) -> Any:
 # Outputs
 # ---------------------------------------------------------------------------------------
 
-_CSV = ("model", "length", "batch_size", "status", "seconds_per_step", "seconds_per_sample", "samples_per_s", "tokens_per_s",
-        "memory_mb", "memory_kind", "peak_rss_mb", "gpu_peak_mb", "num_parameters", "wall_seconds", "device", "error")
+_CSV = (
+    "model",
+    "length",
+    "batch_size",
+    "status",
+    "seconds_per_step",
+    "seconds_per_sample",
+    "samples_per_s",
+    "tokens_per_s",
+    "memory_mb",
+    "memory_kind",
+    "peak_rss_mb",
+    "gpu_peak_mb",
+    "num_parameters",
+    "wall_seconds",
+    "device",
+    "error",
+)
 
 
 def write_scaling_outputs(out: Path, result: dict[str, Any]) -> None:
@@ -176,9 +260,21 @@ def write_scaling_outputs(out: Path, result: dict[str, Any]) -> None:
     writer.writeheader()
     writer.writerows([{k: p.get(k) for k in _CSV} for p in result["points"]])
     atomic_write_text(out / "scaling.csv", buf.getvalue())
-    _loglog(out / "scaling_time.png", result, "seconds_per_sample", "time_exponent", "training time per sample (s)")
+    _loglog(
+        out / "scaling_time.png",
+        result,
+        "seconds_per_sample",
+        "time_exponent",
+        "training time per sample (s)",
+    )
     kinds = sorted({p.get("memory_kind", "") for p in result["points"] if p["status"] == "ok"})
-    _loglog(out / "scaling_memory.png", result, "memory_mb", "memory_exponent", f"memory of a training step (MB; {', '.join(kinds)})")
+    _loglog(
+        out / "scaling_memory.png",
+        result,
+        "memory_mb",
+        "memory_exponent",
+        f"memory of a training step (MB; {', '.join(kinds)})",
+    )
 
 
 def _loglog(path: Path, result: dict[str, Any], key: str, exp_key: str, ylabel: str) -> None:
@@ -187,7 +283,11 @@ def _loglog(path: Path, result: dict[str, Any], key: str, exp_key: str, ylabel: 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for model, info in result["models"].items():
-        pts = [(p["length"], p[key]) for p in result["points"] if p["model"] == model and p["status"] == "ok" and p.get(key, 0) > 0]
+        pts = [
+            (p["length"], p[key])
+            for p in result["points"]
+            if p["model"] == model and p["status"] == "ok" and p.get(key, 0) > 0
+        ]
         if not pts:
             continue
         exp = info[exp_key]
@@ -211,22 +311,29 @@ def print_scaling(result: dict[str, Any], console: Any = None) -> None:
 
     console = console or Console()
     lengths = sorted({p["length"] for p in result["points"]})
-    table = Table(title="scaling: ms per training sample (memory MB above resting) by sequence length", title_justify="left")
-    table.add_column("model")
+    table = Table(
+        title="scaling: ms per training sample (memory MB above resting) by sequence length",
+        title_justify="left",
+    )
+    table.add_column("model", no_wrap=True)
     for n in lengths:
-        table.add_column(str(n), justify="right")
-    table.add_column("time exp.", justify="right")
-    table.add_column("memory exp.", justify="right")
+        table.add_column(str(n), justify="right", overflow="fold")
+    table.add_column("time exp.", justify="right", overflow="fold")
+    table.add_column("mem. exp.", justify="right", overflow="fold")
     for model, info in result["models"].items():
         cells = []
         for n in lengths:
-            p = next((q for q in result["points"] if q["model"] == model and q["length"] == n), None)
+            p = next(
+                (q for q in result["points"] if q["model"] == model and q["length"] == n), None
+            )
             if p is None:
                 cells.append("")
             elif p["status"] != "ok":
                 cells.append(f"[red]{p['status']}[/]")
             else:
-                cells.append(f"{p['seconds_per_sample'] * 1e3:.1f} ({p['memory_mb']:.0f})")
+                ms = p["seconds_per_sample"] * 1e3
+                cells.append(f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}")
+                cells[-1] += f" ({p['memory_mb']:.0f})"
         fmt = lambda v: f"{v:.2f}" if v is not None else "–"  # noqa: E731
         table.add_row(model, *cells, fmt(info["time_exponent"]), fmt(info["memory_exponent"]))
     console.print(table)

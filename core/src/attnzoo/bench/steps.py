@@ -30,7 +30,9 @@ class TorchStepper:
 
     def step(self, batch: dict[str, np.ndarray]) -> None:
         torch = self.torch
-        inputs = {k: torch.as_tensor(v, device=self.device) for k, v in batch.items() if k != "labels"}
+        inputs = {
+            k: torch.as_tensor(v, device=self.device) for k, v in batch.items() if k != "labels"
+        }
         labels = torch.as_tensor(batch["labels"], device=self.device)
         outputs = self.model(**inputs)
         if self.own_loss is not None:
@@ -79,5 +81,7 @@ def make_stepper(framework: str, model: Any) -> Stepper:
     try:
         cls = _STEPPERS[framework]
     except KeyError:
-        raise ConfigError(f"The scaling sweep has no training step for framework {framework!r} (known: {', '.join(_STEPPERS)}).") from None
+        raise ConfigError(
+            f"The scaling sweep has no training step for framework {framework!r} (known: {', '.join(_STEPPERS)})."
+        ) from None
     return cls(model)  # type: ignore[no-any-return]

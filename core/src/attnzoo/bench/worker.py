@@ -45,7 +45,9 @@ def register_forwarded_plugins(plugins: list[dict[str, str]]) -> None:
     for p in plugins:
         if p.get("path") and p["path"] not in sys.path:
             sys.path.insert(0, p["path"])
-        get_host().register(importlib.import_module(p["module"]), p["name"], p.get("distribution", ""))
+        get_host().register(
+            importlib.import_module(p["module"]), p["name"], p.get("distribution", "")
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -114,7 +116,9 @@ def run_train_cell(job: dict[str, Any]) -> dict[str, Any]:
     gpu_peak_mb(reset=True)
     result = attnzoo.train(cfg, overwrite=True)
     gpu_peak = gpu_peak_mb()
-    latency = measure_latency(result["run_dir"], job.get("latency_batch_size", 32), job.get("latency_batches", 20))
+    latency = measure_latency(
+        result["run_dir"], job.get("latency_batch_size", 32), job.get("latency_batches", 20)
+    )
     return {
         "status": "ok",
         "test": result["test"],
@@ -208,14 +212,21 @@ def run_scaling_point(job: dict[str, Any]) -> dict[str, Any]:
     memory_budget = job.get("memory_budget_mb")
 
     fields = spec.load_config_class().model_fields
-    wanted = {"vocab_size": job.get("vocab_size", 1000), "num_classes": job.get("num_classes", 2), "max_seq_len": length, "pad_token_id": 0}
+    wanted = {
+        "vocab_size": job.get("vocab_size", 1000),
+        "num_classes": job.get("num_classes", 2),
+        "max_seq_len": length,
+        "pad_token_id": 0,
+    }
     model = attnzoo.create_model(name, **{k: v for k, v in wanted.items() if k in fields})
     stepper = make_stepper(spec.framework, model)
     rng = np.random.default_rng(0)
 
     def make_batch(n_tokens: int) -> dict[str, np.ndarray]:
         return {
-            "input_ids": rng.integers(2, wanted["vocab_size"], size=(batch, n_tokens)).astype(np.int64),
+            "input_ids": rng.integers(2, wanted["vocab_size"], size=(batch, n_tokens)).astype(
+                np.int64
+            ),
             "attention_mask": np.ones((batch, n_tokens), dtype=np.int64),
             "labels": rng.integers(0, wanted["num_classes"], size=(batch,)).astype(np.int64),
         }
@@ -230,7 +241,9 @@ def run_scaling_point(job: dict[str, Any]) -> dict[str, Any]:
     try:
         stepper.step(make_batch(min(length, 16)))  # materialise grads and optimizer state
     except Exception:  # a model with a fixed length: the baseline then excludes them
-        logger.info("short warm-up step failed; the memory baseline excludes optimizer state", exc_info=True)
+        logger.info(
+            "short warm-up step failed; the memory baseline excludes optimizer state", exc_info=True
+        )
     check_budgets()
     base_rss = rss_peak_mb()
     base_gpu = gpu_peak_mb(reset=True)  # right after a reset, the peak is what is allocated now
@@ -283,10 +296,20 @@ def main(argv: list[str] | None = None) -> int:
         register_forwarded_plugins(job.get("plugins", []))
         result = _KINDS[job["kind"]](job)
     except BudgetExceeded as exc:
-        result, code = {"status": "timeout" if exc.what == "time budget" else "memory", "error": f"exceeded the {exc.what}"}, 3
+        result, code = (
+            {
+                "status": "timeout" if exc.what == "time budget" else "memory",
+                "error": f"exceeded the {exc.what}",
+            },
+            3,
+        )
     except Exception as exc:
         oom = _is_oom(exc)
-        result = {"status": "memory" if oom else "failed", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        result = {
+            "status": "memory" if oom else "failed",
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+        }
         code = 3 if oom else 1
         traceback.print_exc()
     atomic_write_json(job["result_path"], result)

@@ -24,29 +24,111 @@ def _lengths(raw: str | None) -> tuple[int, ...] | None:
             return doubling(int(lo), int(hi))
         return tuple(int(v) for v in raw.split(",") if v.strip())
     except ValueError:
-        raise click.BadParameter(f"expected a list like 256,512,1024 or a doubling range like 256..16384, got {raw!r}", param_hint="--lengths") from None
+        raise click.BadParameter(
+            f"expected a list like 256,512,1024 or a doubling range like 256..16384, got {raw!r}",
+            param_hint="--lengths",
+        ) from None
 
 
 @click.command()
 @click.argument("preset", required=False, type=click.Choice(["quick", "full"]))
-@click.option("--models", "-m", "models", multiple=True, metavar="NAMES", help="Comma list or repeated; presets allowed (transformer.tiny); 'all' = every installed text model.")
-@click.option("--datasets", "-d", "datasets", multiple=True, metavar="NAMES", help="Comma list or repeated: recipes or local files (default: the preset's, else bbc-news).")
-@click.option("--seeds", type=click.IntRange(min=1), help="Seeds 0..N-1 per model and dataset (default: the preset's, else 1).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a setting of every cell (as in `attnzoo train`).")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder (default: bench-results/<preset|custom|scaling>).")
-@click.option("--no-retry-failed", is_flag=True, help="Keep failed cells as they are instead of retrying them.")
-@click.option("--cell-timeout", type=click.FloatRange(min=1), help="Kill a cell after this many seconds (recorded as a timeout).")
-@click.option("--dry-run", is_flag=True, help="List the cells (and which are done) without running anything.")
-@click.option("--scaling", is_flag=True, help="Sweep memory and throughput over sequence length instead (random tokens).")
-@click.option("--lengths", help="Scaling: 256,512,... or a doubling range 256..16384 (default 256..16384).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=2, show_default=True, help="Scaling: batch size of the training steps.")
-@click.option("--steps", type=click.IntRange(min=1), default=3, show_default=True, help="Scaling: timed steps per length (after one warm-up step).")
-@click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True, help="Scaling: seconds per length before a model's sweep stops.")
-@click.option("--memory-budget", type=click.FloatRange(min=0, min_open=True), help="Scaling: MB per length before a model's sweep stops (default: 90% of RAM on a CPU).")
+@click.option(
+    "--models",
+    "-m",
+    "models",
+    multiple=True,
+    metavar="NAMES",
+    help="Comma list or repeated; presets allowed (transformer.tiny); 'all' = every installed text model.",
+)
+@click.option(
+    "--datasets",
+    "-d",
+    "datasets",
+    multiple=True,
+    metavar="NAMES",
+    help="Comma list or repeated: recipes or local files (default: the preset's, else bbc-news).",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    help="Seeds 0..N-1 per model and dataset (default: the preset's, else 1).",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a setting of every cell (as in `attnzoo train`).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Output folder (default: bench-results/<preset|custom|scaling>).",
+)
+@click.option(
+    "--no-retry-failed",
+    is_flag=True,
+    help="Keep failed cells as they are instead of retrying them.",
+)
+@click.option(
+    "--cell-timeout",
+    type=click.FloatRange(min=1),
+    help="Kill a cell after this many seconds (recorded as a timeout).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="List the cells (and which are done) without running anything."
+)
+@click.option(
+    "--scaling",
+    is_flag=True,
+    help="Sweep memory and throughput over sequence length instead (random tokens).",
+)
+@click.option(
+    "--lengths", help="Scaling: 256,512,... or a doubling range 256..16384 (default 256..16384)."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Scaling: batch size of the training steps.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Scaling: timed steps per length (after one warm-up step).",
+)
+@click.option(
+    "--time-budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    help="Scaling: seconds per length before a model's sweep stops.",
+)
+@click.option(
+    "--memory-budget",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Scaling: MB per length before a model's sweep stops (default: 90% of RAM on a CPU).",
+)
 def bench(
-    preset: str | None, models: tuple[str, ...], datasets: tuple[str, ...], seeds: int | None, sets: tuple[str, ...],
-    out_dir: Path | None, no_retry_failed: bool, cell_timeout: float | None, dry_run: bool, scaling: bool,
-    lengths: str | None, batch_size: int, steps: int, time_budget: float, memory_budget: float | None,
+    preset: str | None,
+    models: tuple[str, ...],
+    datasets: tuple[str, ...],
+    seeds: int | None,
+    sets: tuple[str, ...],
+    out_dir: Path | None,
+    no_retry_failed: bool,
+    cell_timeout: float | None,
+    dry_run: bool,
+    scaling: bool,
+    lengths: str | None,
+    batch_size: int,
+    steps: int,
+    time_budget: float,
+    memory_budget: float | None,
 ) -> None:
     """Benchmark models x datasets x seeds, each run in its own process; re-running resumes.
 
@@ -65,7 +147,9 @@ def bench(
         from attnzoo.registry import get_model_spec
 
         if preset or datasets or seeds or sets:
-            raise click.UsageError("--scaling takes --models and the scaling options only (no preset, --datasets, --seeds or --set).")
+            raise click.UsageError(
+                "--scaling takes --models and the scaling options only (no preset, --datasets, --seeds or --set)."
+            )
         from attnzoo.bench.matrix import text_models
 
         names = _split(models) or ["all"]
@@ -73,17 +157,25 @@ def bench(
         for n in names:
             get_model_spec(n)
         settings = ScalingSettings(
-            lengths=_lengths(lengths) or DEFAULT_LENGTHS, batch_size=batch_size, steps=steps, time_budget=time_budget, memory_budget_mb=memory_budget
+            lengths=_lengths(lengths) or DEFAULT_LENGTHS,
+            batch_size=batch_size,
+            steps=steps,
+            time_budget=time_budget,
+            memory_budget_mb=memory_budget,
         )
         out = out_dir or Path("bench-results/scaling")
         run_scaling(names, out, settings)
-        console.print(f"scaling.csv, scaling.json, scaling_time.png and scaling_memory.png in {out}")
+        console.print(
+            f"scaling.csv, scaling.json, scaling_time.png and scaling_memory.png in {out}"
+        )
         return
 
     from attnzoo.bench import build_matrix, print_leaderboard, run_bench
     from attnzoo.bench.runner import is_done, load_cell
 
-    matrix = build_matrix(preset, _split(models) or None, _split(datasets) or None, seeds, list(sets))
+    matrix = build_matrix(
+        preset, _split(models) or None, _split(datasets) or None, seeds, list(sets)
+    )
     out = out_dir or Path("bench-results") / (preset or "custom")
     for note in matrix.notes:
         console.print(f"[yellow]note:[/] {note}")
@@ -93,15 +185,21 @@ def bench(
             console.print(f"{'done ' if done else 'to do'}  {cell.id}  {' '.join(cell.sets)}")
         return
     try:
-        records = run_bench(matrix, out, retry_failed=not no_retry_failed, cell_timeout=cell_timeout)
+        records = run_bench(
+            matrix, out, retry_failed=not no_retry_failed, cell_timeout=cell_timeout
+        )
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: finished cells are kept; run the same command again to run only the missing ones.")
+        console.print(
+            "[yellow]interrupted[/]: finished cells are kept; run the same command again to run only the missing ones."
+        )
         raise SystemExit(130) from None
     print_leaderboard(records, console)
     console.print(f"results.csv, results.json, leaderboard.md and plots in {out}")
     failed = [r for r in records if r.get("status") != "ok"]
     if failed:
-        raise click.ClickException(f"{len(failed)} of {len(records)} cells did not finish; see the table above and their logs. Re-run to retry them.")
+        raise click.ClickException(
+            f"{len(failed)} of {len(records)} cells did not finish; see the table above and their logs. Re-run to retry them."
+        )
 
 
 COMMANDS = [bench]
