@@ -29,7 +29,7 @@ PACKAGES = {
     "diffusion": ("attnzoo-diffusion", "packages/diffusion", []),
     "atrt": ("attnzoo-atrt", "packages/atrt", []),
     "baselines": ("attnzoo-baselines", "plugins/baselines", []),
-    "datasets": ("attnzoo-datasets", "plugins/datasets", []),
+    "datasets": ("attnzoo-datasets", "plugins/datasets", ["sentiment"]),
     "example": ("attnzoo-example", "plugins/example", []),
 }
 TEST_ENV = {

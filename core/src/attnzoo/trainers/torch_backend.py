@@ -204,12 +204,10 @@ class TorchBackend:
             model.train()
             # a resumed epoch continues the running loss of the batches done before the kill
             loss_sum = torch.tensor(progress.get("loss_sum", 0.0), device=accelerator.device)
-            n_batches, n_samples, n_tokens, t0 = (
-                progress.get("batches", 0),
-                0,
-                0,
-                time.perf_counter(),
-            )
+            correct = torch.tensor(progress.get("correct", 0), device=accelerator.device)
+            seen = progress.get("seen", 0)  # training examples of this epoch before a resume
+            n_batches, n_samples, n_tokens = progress.get("batches", 0), 0, 0
+            t0 = time.perf_counter()
             bar = _progress_bar(
                 cfg.progress and accelerator.is_main_process, epoch, cfg.epochs, len(loader)
             )
@@ -233,6 +231,7 @@ class TorchBackend:
                     optimizer.step()
                     optimizer.zero_grad(set_to_none=True)
                 loss_sum += loss.detach()
+                correct += _num_correct(outputs["logits"].detach(), labels)
                 n_batches += 1
                 n_samples += labels.shape[0]
                 n_tokens += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
@@ -242,7 +241,12 @@ class TorchBackend:
                     progress["global_step"] += 1
                     progress["step_in_epoch"] += 1
                     if cfg.save_every_steps and progress["global_step"] % cfg.save_every_steps == 0:
-                        progress.update(loss_sum=loss_sum.item(), batches=n_batches)
+                        progress.update(
+                            loss_sum=loss_sum.item(),
+                            batches=n_batches,
+                            correct=int(correct),
+                            seen=seen + n_samples,
+                        )
                         save_state()
                     if progress["global_step"] >= total_steps:
                         break
@@ -252,6 +256,9 @@ class TorchBackend:
                 bar.close()
             elapsed = time.perf_counter() - t0
             train_loss = accelerator.reduce(loss_sum, "mean").item() / max(n_batches, 1)
+            # running accuracy over the epoch's batches in train mode (dropout on), as Keras reports it
+            total_seen = (seen + n_samples) * accelerator.num_processes
+            train_accuracy = accelerator.reduce(correct, "sum").item() / max(total_seen, 1)
 
             probs, labels_np = self._evaluate(accelerator, model, data, "validation", eval_bs)
             val = compute_metrics(cfg.metrics, labels_np, probs)
@@ -260,6 +267,7 @@ class TorchBackend:
                 scheduler.step(val[cfg.monitor])
             row = {
                 "train_loss": train_loss,
+                "train_accuracy": train_accuracy,
                 **prefixed(val, "val"),
                 "lr": optimizer.param_groups[0]["lr"],
                 "samples_per_s": n_samples * accelerator.num_processes / max(elapsed, 1e-9),
@@ -325,6 +333,12 @@ class TorchBackend:
                 labels.append(y.cpu().numpy())
         model.train()
         return np.concatenate(probs), np.concatenate(labels)
+
+
+def _num_correct(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    if logits.dim() == 2 and logits.shape[-1] > 1:
+        return (logits.argmax(-1) == labels).sum()
+    return ((logits.reshape(-1) > 0).long() == labels).sum()
 
 
 def _shard(accelerator: Any, loader: torch.utils.data.DataLoader) -> Any:

@@ -27,6 +27,7 @@ per device, as in the torch backend, so the global batch is ``batch_size x repli
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
@@ -190,7 +191,13 @@ class TensorFlowBackend:
 
         with strategy.scope():
             optimizer = build_optimizer(model, cfg, total_steps)
-            model.compile(optimizer=optimizer, loss=build_loss(cfg.loss), jit_compile=False)
+            model.compile(
+                optimizer=optimizer,
+                loss=build_loss(cfg.loss),
+                # running accuracy on the training batches (train mode), as Keras reports it
+                metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                jit_compile=False,
+            )
             optimizer.build(model.trainable_variables)
         stopper = make_early_stopping(cfg.monitor, cfg.early_stopping_patience)
         plateau = Plateau(cfg, stopper.mode) if cfg.scheduler == "plateau" else None
@@ -228,7 +235,12 @@ class TensorFlowBackend:
             atomic_dir(run.state_dir, _write)
             run.checkpoint_saved(run.state_dir)
 
-        writer = tf.summary.create_file_writer(str(run.tb_dir)) if chief else None
+        # TensorBoard logs need the tensorboard package (a dependency of attnzoo-atrt; skipped
+        # with a note if someone removed it)
+        has_tb = importlib.util.find_spec("tensorboard") is not None
+        if chief and not has_tb:
+            logger.warning("tensorboard is not installed: no TensorBoard logs for %s.", run.dir)
+        writer = tf.summary.create_file_writer(str(run.tb_dir)) if chief and has_tb else None
         eval_bs = cfg.eval_batch_size or 2 * cfg.batch_size
         stop_reason = "completed"
         done = progress["global_step"] >= total_steps or stopper.should_stop
@@ -258,6 +270,7 @@ class TensorFlowBackend:
             )
             elapsed = time.perf_counter() - t0
             train_loss = float(history.history["loss"][-1])
+            train_accuracy = float(history.history["accuracy"][-1])
 
             probs = self.predict_proba(model, data.batches("validation", eval_bs))
             val = compute_metrics(cfg.metrics, data.labels["validation"], probs)
@@ -266,6 +279,7 @@ class TensorFlowBackend:
                 plateau.step(val[cfg.monitor], optimizer)
             row = {
                 "train_loss": train_loss,
+                "train_accuracy": train_accuracy,
                 **prefixed(val, "val"),
                 "lr": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
                 "samples_per_s": counts["samples"] / max(elapsed, 1e-9),

