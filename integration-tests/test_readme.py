@@ -21,13 +21,15 @@ def run(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.C
 
 
 def readme_commands() -> list[str]:
+    """Every `attnzoo ...` line of the README's shell blocks (a `uv run` prefix removed)."""
     text = (ROOT / "README.md").read_text()
-    return [
-        line.strip()
-        for block in re.findall(r"```(?:bash|sh|console)\n(.*?)```", text, re.S)
-        for line in block.splitlines()
-        if line.strip().startswith("attnzoo ")
+    blocks = re.findall(r"```(?:bash|sh|console)\n(.*?)```", text, re.S)
+    lines = [
+        re.sub(r"^uv run (--all-packages )?", "", ln.strip())
+        for b in blocks
+        for ln in b.splitlines()
     ]
+    return [ln for ln in lines if ln.startswith("attnzoo ")]
 
 
 def test_readme_lists_the_main_commands():

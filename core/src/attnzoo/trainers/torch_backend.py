@@ -281,9 +281,7 @@ class TorchBackend:
                     run.save_model(accelerator.unwrap_model(model), self)
                 run.log_epoch(epoch, row)
                 if writer is not None:
-                    for k, v in row.items():
-                        if isinstance(v, int | float) and not isinstance(v, bool):
-                            writer.add_scalar(k, v, epoch)
+                    writer.add_scalars(row, epoch)
             progress = {
                 "epoch": epoch + 1,
                 "step_in_epoch": 0,
@@ -356,20 +354,9 @@ def _shard(accelerator: Any, loader: torch.utils.data.DataLoader) -> Any:
 
 
 def _tensorboard(run: Any) -> Any:
-    import sys
-    import types
+    from attnzoo.tensorboard import ScalarWriter
 
-    # TensorBoard imports all of TensorFlow when it is installed (seconds) unless the
-    # `tensorboard.compat.notf` marker module exists; its stub writes the same event files.
-    if "tensorflow" not in sys.modules:
-        sys.modules.setdefault(
-            "tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf")
-        )
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is optional
-        return None
-    return SummaryWriter(log_dir=str(run.tb_dir))
+    return ScalarWriter(run.tb_dir)
 
 
 class _Bar:

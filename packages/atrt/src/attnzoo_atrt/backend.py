@@ -27,7 +27,6 @@ per device, as in the torch backend, so the global batch is ``batch_size x repli
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import math
@@ -235,12 +234,9 @@ class TensorFlowBackend:
             atomic_dir(run.state_dir, _write)
             run.checkpoint_saved(run.state_dir)
 
-        # TensorBoard logs need the tensorboard package (a dependency of attnzoo-atrt; skipped
-        # with a note if someone removed it)
-        has_tb = importlib.util.find_spec("tensorboard") is not None
-        if chief and not has_tb:
-            logger.warning("tensorboard is not installed: no TensorBoard logs for %s.", run.dir)
-        writer = tf.summary.create_file_writer(str(run.tb_dir)) if chief and has_tb else None
+        from attnzoo.tensorboard import ScalarWriter
+
+        writer = ScalarWriter(run.tb_dir) if chief else None
         eval_bs = cfg.eval_batch_size or 2 * cfg.batch_size
         stop_reason = "completed"
         done = progress["global_step"] >= total_steps or stopper.should_stop
@@ -293,11 +289,7 @@ class TensorFlowBackend:
                     run.save_model(model, self)
                 run.log_epoch(epoch, row)
                 if writer is not None:
-                    with writer.as_default(step=epoch):
-                        for k, v in row.items():
-                            if isinstance(v, int | float) and not isinstance(v, bool):
-                                tf.summary.scalar(k, v)
-                    writer.flush()
+                    writer.add_scalars(row, epoch)
             progress.update(epoch=epoch + 1, step_in_epoch=0)
             save_state()
             if stopper.should_stop:
