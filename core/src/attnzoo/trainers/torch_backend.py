@@ -54,6 +54,19 @@ def to_tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(v) for k, v in batch.items()}
 
 
+def _guard_against_triton_after_tensorflow() -> None:
+    """TensorFlow and triton each bundle LLVM; importing triton after TensorFlow aborts the
+    process ("option registered more than once"). torch imports triton lazily (for
+    ``use_deterministic_algorithms`` and ``torch.compile``), so when TensorFlow came first we
+    block triton: torch then runs without it (the CPU never needs it; ``train.compile`` on
+    CUDA would, in such a process)."""
+    import sys
+
+    if "tensorflow" in sys.modules and "triton" not in sys.modules:
+        logger.info("TensorFlow is loaded: blocking triton in this process (LLVM clash).")
+        sys.modules["triton"] = None  # type: ignore[assignment]
+
+
 class TorchBackend:
     framework = "torch"
     weights_file = "model.safetensors"
@@ -63,6 +76,7 @@ class TorchBackend:
         """Seed python, numpy and torch before the model is built (so init is reproducible)."""
         from accelerate.utils import set_seed
 
+        _guard_against_triton_after_tensorflow()
         set_seed(seed)
 
     def build_model(self, spec: Any, config: Any) -> torch.nn.Module:
@@ -119,6 +133,7 @@ class TorchBackend:
 
         from attnzoo.trainers.optim import build_scheduler, param_groups
 
+        _guard_against_triton_after_tensorflow()
         cfg = run.config.train
         mixed = cfg.mixed_precision
         if mixed != "no" and not torch.cuda.is_available():
