@@ -6,6 +6,7 @@ names it, never a silent default.
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -75,6 +76,9 @@ def format_validation_error(exc: ValidationError, *, where: str, cls: type[BaseM
 # ---------------------------------------------------------------------------------------
 # Run config: what `attnzoo train` runs and what run.yaml records
 # ---------------------------------------------------------------------------------------
+
+
+_FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 
 
 class _Closed(BaseModel):
@@ -230,10 +234,12 @@ class RunConfig(_Closed):
     @model_validator(mode="after")
     def _default_name(self) -> RunConfig:
         if not self.name:
-            ds = (
-                self.dataset.replace("hf:", "").replace("/", "_").rsplit(".", 1)[0].split("_")[-1]
-                if "/" in self.dataset
-                else self.dataset.replace("hf:", "")
+            # "hf:org/ag_news" -> "ag_news"; "data/reviews.csv" -> "reviews"
+            source = self.dataset.removeprefix("hf:").rstrip("/")
+            stem = (
+                PurePath(source).stem
+                if PurePath(source).suffix in _FILE_SUFFIXES
+                else PurePath(source).name
             )
-            self.name = f"{self.model}-{ds}-s{self.train.seed}"
+            self.name = f"{self.model}-{stem}-s{self.train.seed}"
         return self
