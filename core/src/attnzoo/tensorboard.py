@@ -19,16 +19,16 @@ class ScalarWriter:
     """``add_scalar(tag, value, step)`` into ``<logdir>/events.out.tfevents.*``; a no-op without tensorboard."""
 
     def __init__(self, logdir: str | Path) -> None:
+        self._fh: Any = None
         try:
             from tensorboard.compat.proto import event_pb2, summary_pb2
             from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
         except ImportError:  # tensorboard is optional
-            self._fh = None
             return
         self._event_pb2, self._summary_pb2, self._crc = event_pb2, summary_pb2, masked_crc32c
         Path(logdir).mkdir(parents=True, exist_ok=True)
         name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.attnzoo"
-        self._fh: Any = open(Path(logdir) / name, "ab")  # noqa: SIM115 (closed in close())
+        self._fh = open(Path(logdir) / name, "ab")  # noqa: SIM115 (closed in close())
         self._write(self._event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
 
     @property
