@@ -28,11 +28,11 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
     )
 
 
-def atomic_write(path: str | Path, writer: Callable[[str], Any]) -> Path:
-    """Call ``writer(tmp_path)`` then move the temp file onto ``path``."""
+def atomic_write(path: str | Path, writer: Callable[[str], Any], *, suffix: str = ".tmp") -> Path:
+    """Call ``writer(tmp_path)`` then move the temp file onto ``path`` (``suffix``: of the temp name)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         writer(tmp)

@@ -20,6 +20,7 @@ import torch
 from attnzoo.io import atomic_dir, atomic_write_json
 from attnzoo.losses import build_loss, probabilities
 from attnzoo.metrics import compute_metrics
+from attnzoo.progress import epoch_progress
 from attnzoo.training import make_early_stopping, prefixed
 
 logger = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ class TorchBackend:
             seen = progress.get("seen", 0)  # training examples of this epoch before a resume
             n_batches, n_samples, n_tokens = progress.get("batches", 0), 0, 0
             t0 = time.perf_counter()
-            bar = _progress_bar(
+            bar = epoch_progress(
                 cfg.progress and accelerator.is_main_process, epoch, cfg.epochs, len(loader)
             )
             for batch in loader:
@@ -266,7 +267,7 @@ class TorchBackend:
                     if progress["global_step"] >= total_steps:
                         break
                 if bar is not None:
-                    bar.update(loss.item(), n_samples / max(time.perf_counter() - t0, 1e-9))
+                    bar.update(loss.item(), labels.shape[0])
             if bar is not None:
                 bar.close()
             elapsed = time.perf_counter() - t0
@@ -372,35 +373,3 @@ def _tensorboard(run: Any) -> Any:
     from attnzoo.tensorboard import ScalarWriter
 
     return ScalarWriter(run.tb_dir)
-
-
-class _Bar:
-    def __init__(self, epoch: int, epochs: int, total: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn(f"epoch {epoch}/{epochs}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[rate]:.1f} samples/s"),
-            TimeRemainingColumn(),
-            transient=True,
-        )
-        self.task = self.progress.add_task("train", total=total, loss=float("nan"), rate=0.0)
-        self.progress.start()
-
-    def update(self, loss: float, rate: float) -> None:
-        self.progress.update(self.task, advance=1, loss=loss, rate=rate)
-
-    def close(self) -> None:
-        self.progress.stop()
-
-
-def _progress_bar(enabled: bool, epoch: int, epochs: int, total: int) -> _Bar | None:
-    return _Bar(epoch, epochs, total) if enabled else None

@@ -31,7 +31,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 import weakref
 from pathlib import Path
@@ -42,8 +41,9 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from attnzoo.errors import CheckpointError
-from attnzoo.io import atomic_dir, atomic_write_json
+from attnzoo.io import atomic_dir, atomic_write, atomic_write_json
 from attnzoo.metrics import compute_metrics
+from attnzoo.progress import EpochProgress, epoch_progress
 from attnzoo.training import make_early_stopping, prefixed
 from attnzoo_atrt.layers import keras, tf  # pins KERAS_BACKEND=tensorflow
 from attnzoo_atrt.losses import build_loss, probabilities
@@ -117,17 +117,10 @@ class TensorFlowBackend:
     def save_weights(self, model: keras.Model, model_dir: Path) -> Path:
         """``model.save_weights`` to a temp name, then rename (Keras needs the ``.weights.h5`` suffix)."""
         path = Path(model_dir) / self.weights_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".weights.h5", dir=path.parent)
-        os.close(fd)
-        try:
-            model.save_weights(tmp, overwrite=True)
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # Keras insists on the ``.weights.h5`` suffix, so the temp name keeps it
+        atomic_write(
+            path, lambda tmp: model.save_weights(tmp, overwrite=True), suffix=".weights.h5"
+        )
         return path
 
     def load_weights(self, model: keras.Model, model_dir: Path) -> None:
@@ -253,7 +246,8 @@ class TensorFlowBackend:
                 cfg.grad_accum,
                 cfg.save_every_steps,
                 save_state,
-                bar=_Bar(epoch, cfg.epochs, limit) if cfg.progress and chief else None,
+                bar=epoch_progress(cfg.progress and chief, epoch, cfg.epochs, limit),
+                batch_size=global_bs,
             )
             t0 = time.perf_counter()
             history = model.fit(
@@ -513,9 +507,11 @@ class StepCallback(keras.callbacks.Callback):
         grad_accum: int,
         save_every: int | None,
         save_state: Any,
-        bar: _Bar | None,
+        bar: EpochProgress | None,
+        batch_size: int = 0,
     ) -> None:
         super().__init__()
+        self.batch_size = batch_size  # for the progress bar's samples/s (last batch may be smaller)
         self.progress, self.grad_accum, self.save_every, self.save_state, self.bar = (
             progress,
             grad_accum,
@@ -539,38 +535,8 @@ class StepCallback(keras.callbacks.Callback):
             if self.save_every and self.progress["global_step"] % self.save_every == 0:
                 self.save_state()
         if self.bar is not None:
-            self.bar.update(loss)
+            self.bar.update(loss, self.batch_size)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-class _Bar:
-    """A transient rich progress bar for one epoch (the torch backend's look)."""
-
-    def __init__(self, epoch: int, epochs: int, total: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn(f"epoch {epoch}/{epochs}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}"),
-            TimeRemainingColumn(),
-            transient=True,
-        )
-        self.task = self.progress.add_task("train", total=total, loss=float("nan"))
-        self.progress.start()
-
-    def update(self, loss: float) -> None:
-        self.progress.update(self.task, advance=1, loss=loss)
-
-    def close(self) -> None:
-        self.progress.stop()
