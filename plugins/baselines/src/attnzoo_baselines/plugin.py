@@ -32,7 +32,14 @@ TRANSFORMER = ModelSpec(
             description="Width 256 (the diffusion model's width), 4 heads, 4 layers, MLP 1024.",
         ),
         "base256-eager": Preset(
-            model={"d_model": 256, "n_heads": 4, "n_layers": 4, "d_ff": 1024, "max_seq_len": 512, "attn_impl": "eager"},
+            model={
+                "d_model": 256,
+                "n_heads": 4,
+                "n_layers": 4,
+                "d_ff": 1024,
+                "max_seq_len": 512,
+                "attn_impl": "eager",
+            },
             description="base256 with the materialised softmax matrix (what the seeds' memory claims compare against).",
         ),
         "lra": Preset(
