@@ -41,12 +41,23 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -
     axes[0].legend()
     for key in metric_keys:
         axes[1].plot(epochs, [r.get(key) for r in rows], marker="o", label=key.removeprefix("val_"))
+    if any(r.get("train_accuracy") is not None for r in rows):
+        axes[1].plot(
+            epochs,
+            [r.get("train_accuracy") for r in rows],
+            ls="--",
+            color="grey",
+            label="train accuracy (running)",
+        )
     axes[1].set_xlabel("epoch")
-    axes[1].set_ylabel("validation metric")
+    axes[1].set_ylabel("metric (validation unless noted)")
     if metric_keys:
         axes[1].legend()
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes:
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
