@@ -22,9 +22,9 @@ def _fresh_plugins():
     import attnzoo.plugins as plugins
 
     plugins.reset()
-    import tinyplugin
+    import tinymodels
 
-    plugins.get_host().register(tinyplugin, "tinyplugin", "tinyplugin")
+    plugins.get_host().register(tinymodels, "tinyplugin", "tinyplugin")
     yield
     plugins.reset()
 

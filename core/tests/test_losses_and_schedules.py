@@ -90,7 +90,7 @@ def test_grad_accumulation_and_plateau_in_a_real_run(tiny_csv, tmp_path):
 
 
 def test_loss_from_the_model_when_it_defines_one(tiny_csv, tmp_path, monkeypatch):
-    import tinyplugin
+    import tinymodels
 
     calls = []
 
@@ -98,6 +98,6 @@ def test_loss_from_the_model_when_it_defines_one(tiny_csv, tmp_path, monkeypatch
         calls.append(1)
         return torch.nn.functional.cross_entropy(outputs["logits"], labels)
 
-    monkeypatch.setattr(tinyplugin.TinyModel, "compute_loss", compute_loss, raising=False)
+    monkeypatch.setattr(tinymodels.TinyModel, "compute_loss", compute_loss, raising=False)
     attnzoo.train(run_config(tiny_csv, tmp_path / "runs", epochs=1))
     assert len(calls) == 9

@@ -109,7 +109,7 @@ KILL_SCRIPT = textwrap.dedent(
     import attnzoo
     from attnzoo import hookimpl
     from attnzoo.plugins import get_host
-    import tinyplugin
+    import tinymodels
 
     saves = []
 
@@ -121,7 +121,7 @@ KILL_SCRIPT = textwrap.dedent(
                 if len(saves) == {kill_after}:
                     os._exit(137)  # like SIGKILL: no cleanup, no hooks
 
-    get_host().register(tinyplugin, "tinyplugin", "tinyplugin")
+    get_host().register(tinymodels, "tinyplugin", "tinyplugin")
     get_host().register(Killer(), "killer")
     attnzoo.train(json.loads({cfg!r}))
     """

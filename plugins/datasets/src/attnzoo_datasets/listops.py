@@ -429,6 +429,26 @@ def _to_dataset(
     )
 
 
+def _load(name: str, title: str, preprocessing: str, seed: int, **generator: Any) -> Any:
+    """Generate (or read from the cache) and preprocess; shared by both recipes."""
+    if preprocessing not in ("official", "seed"):
+        raise ValueError(
+            f"Unknown ListOps preprocessing {preprocessing!r}; choose 'official' (LRA) or 'seed' (the seed's loader)."
+        )
+    g = generator
+    raw = generate_splits(
+        g.pop("num_train"), g.pop("num_val"), g.pop("num_test"), seed, cache_name=name, **g
+    )
+    return _to_dataset(
+        raw,
+        preprocessing,
+        name,
+        g["max_length"],
+        f"{title} generated with seed {seed}: depth <= {g['max_depth']}, <= {g['max_args']} args, "
+        f"{g['min_length']} < length < {g['max_length']}.",
+    )
+
+
 def load_listops(
     num_train: int = 96_000,
     num_val: int = 2_000,
@@ -447,29 +467,19 @@ def load_listops(
     Defaults are LRA's: 96k/2k/2k trees, depth 10, up to 10 arguments, 500 < length < 2000.
     The first call generates and caches the data (a few minutes in pure Python).
     """
-    if preprocessing not in ("official", "seed"):
-        raise ValueError(
-            f"Unknown ListOps preprocessing {preprocessing!r}; choose 'official' (LRA) or 'seed' (the seed's loader)."
-        )
-    raw = generate_splits(
-        num_train,
-        num_val,
-        num_test,
+    return _load(
+        "listops",
+        "LRA ListOps",
+        preprocessing,
         seed,
+        num_train=num_train,
+        num_val=num_val,
+        num_test=num_test,
+        cache_dir=cache_dir,
         max_depth=max_depth,
         max_args=max_args,
         min_length=min_length,
         max_length=max_length,
-        cache_dir=cache_dir,
-        cache_name="listops",
-    )
-    return _to_dataset(
-        raw,
-        preprocessing,
-        "listops",
-        max_length,
-        f"LRA ListOps generated with seed {seed}: depth <= {max_depth}, <= {max_args} args, "
-        f"{min_length} < length < {max_length}.",
     )
 
 
@@ -487,27 +497,17 @@ def load_listops_mini(
     max_length: int = 300,
 ) -> Any:
     """A CPU-sized ListOps: same generator, 2000/200/200 trees of 50 < length < 300, depth <= 6."""
-    if preprocessing not in ("official", "seed"):
-        raise ValueError(
-            f"Unknown ListOps preprocessing {preprocessing!r}; choose 'official' (LRA) or 'seed' (the seed's loader)."
-        )
-    raw = generate_splits(
-        num_train,
-        num_val,
-        num_test,
+    return _load(
+        "listops-mini",
+        "ListOps mini",
+        preprocessing,
         seed,
+        num_train=num_train,
+        num_val=num_val,
+        num_test=num_test,
+        cache_dir=cache_dir,
         max_depth=max_depth,
         max_args=max_args,
         min_length=min_length,
         max_length=max_length,
-        cache_dir=cache_dir,
-        cache_name="listops-mini",
-    )
-    return _to_dataset(
-        raw,
-        preprocessing,
-        "listops-mini",
-        max_length,
-        f"ListOps mini generated with seed {seed}: depth <= {max_depth}, <= {max_args} args, "
-        f"{min_length} < length < {max_length}.",
     )

@@ -36,8 +36,8 @@ def register_models(registry):  # type: ignore[no-untyped-def]
     registry.add(
         ModelSpec(
             name="tiny",
-            config="tinyplugin:TinyConfig",
-            factory="tinyplugin:TinyModel",
+            config="tinymodels:TinyConfig",
+            factory="tinymodels:TinyModel",
             description="test model",
             presets={"wide": Preset(model={"d_model": 32}, train={"lr": 0.02})},
             train_defaults={"lr": 0.01, "batch_size": 8},
