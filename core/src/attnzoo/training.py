@@ -50,6 +50,17 @@ class EarlyStopping:
             setattr(self, key, value)
 
 
+def stop_reason(
+    stopper: EarlyStopping, global_step: int, total_steps: int, max_steps: int | None
+) -> str | None:
+    """Why training should stop after this epoch, or None to go on (shared by every backend)."""
+    if stopper.should_stop:
+        return f"early stopping: no {stopper.monitor} improvement for {stopper.bad_epochs} epochs"
+    if global_step >= total_steps:
+        return "max_steps reached" if max_steps else "completed"
+    return None
+
+
 def make_early_stopping(monitor: str, patience: int | None) -> EarlyStopping:
     from attnzoo.metrics import higher_is_better
 

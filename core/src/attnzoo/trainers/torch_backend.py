@@ -21,7 +21,7 @@ from attnzoo.io import atomic_dir, atomic_write_json
 from attnzoo.losses import build_loss, probabilities
 from attnzoo.metrics import compute_metrics
 from attnzoo.progress import epoch_progress
-from attnzoo.training import make_early_stopping, prefixed
+from attnzoo.training import make_early_stopping, prefixed, stop_reason
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class TorchBackend:
 
         writer = _tensorboard(run) if accelerator.is_main_process else None
         eval_bs = cfg.eval_batch_size or 2 * cfg.batch_size
-        stop_reason = "completed"
+        final_reason = "completed"
         done = progress["global_step"] >= total_steps or stopper.should_stop
         while not done and progress["epoch"] <= cfg.epochs:
             epoch = progress["epoch"]
@@ -304,14 +304,9 @@ class TorchBackend:
                 "global_step": progress["global_step"],
             }
             save_state()
-            if stopper.should_stop:
-                stop_reason = (
-                    f"early stopping: no {cfg.monitor} improvement for {stopper.bad_epochs} epochs"
-                )
-                done = True
-            elif progress["global_step"] >= total_steps:
-                stop_reason = "max_steps reached" if cfg.max_steps else "completed"
-                done = True
+            reason = stop_reason(stopper, progress["global_step"], total_steps, cfg.max_steps)
+            if reason is not None:
+                final_reason, done = reason, True
         if writer is not None:
             writer.close()
         accelerator.wait_for_everyone()
@@ -319,7 +314,7 @@ class TorchBackend:
         return {
             "best_epoch": stopper.best_epoch,
             "best_val": {cfg.monitor: stopper.best},
-            "stop_reason": stop_reason,
+            "stop_reason": final_reason,
             "global_step": progress["global_step"],
         }
 

@@ -44,7 +44,7 @@ from attnzoo.errors import CheckpointError
 from attnzoo.io import atomic_dir, atomic_write, atomic_write_json
 from attnzoo.metrics import compute_metrics
 from attnzoo.progress import EpochProgress, epoch_progress
-from attnzoo.training import make_early_stopping, prefixed
+from attnzoo.training import make_early_stopping, prefixed, stop_reason
 from attnzoo_atrt.layers import keras, tf  # pins KERAS_BACKEND=tensorflow
 from attnzoo_atrt.losses import build_loss, probabilities
 
@@ -231,7 +231,7 @@ class TensorFlowBackend:
 
         writer = ScalarWriter(run.tb_dir) if chief else None
         eval_bs = cfg.eval_batch_size or 2 * cfg.batch_size
-        stop_reason = "completed"
+        final_reason = "completed"
         done = progress["global_step"] >= total_steps or stopper.should_stop
         while not done and progress["epoch"] <= cfg.epochs:
             epoch = progress["epoch"]
@@ -286,21 +286,16 @@ class TensorFlowBackend:
                     writer.add_scalars(row, epoch)
             progress.update(epoch=epoch + 1, step_in_epoch=0)
             save_state()
-            if stopper.should_stop:
-                stop_reason = (
-                    f"early stopping: no {cfg.monitor} improvement for {stopper.bad_epochs} epochs"
-                )
-                done = True
-            elif progress["global_step"] >= total_steps:
-                stop_reason = "max_steps reached" if cfg.max_steps else "completed"
-                done = True
+            reason = stop_reason(stopper, progress["global_step"], total_steps, cfg.max_steps)
+            if reason is not None:
+                final_reason, done = reason, True
         if writer is not None:
             writer.close()
         self.load_weights(model, run.model_dir)
         return {
             "best_epoch": stopper.best_epoch,
             "best_val": {cfg.monitor: stopper.best},
-            "stop_reason": stop_reason,
+            "stop_reason": final_reason,
             "global_step": progress["global_step"],
         }
 
