@@ -49,6 +49,43 @@ class TextClassifierConfig(ModelConfig):
     )
 
 
+class CTRConfig(ModelConfig):
+    """Fields shared by CTR models, filled in by the trainer from the tabular schema.
+
+    Batches hold ``categorical`` (B, F) int64 ids in ``categorical_sizes`` order (0 = padding,
+    1 = unknown), ``numeric`` (B, N) float32 in ``numeric_fields`` order, and ``sequences``
+    (B, S, L) int64 with ``sequence_mask`` (B, S, L) in ``sequence_fields`` order; a sequence
+    field's ids index the vocabulary of the categorical field it shares.
+    """
+
+    categorical_sizes: dict[str, int] = Field(
+        default_factory=lambda: {"user_id": 10, "item_id": 20},
+        description="Vocabulary size of each categorical field, in batch order; set from the schema.",
+    )
+    numeric_fields: list[str] = Field(
+        default_factory=list, description="Numeric fields, in batch order; set from the schema."
+    )
+    sequence_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Behaviour sequences and the categorical field whose vocabulary each shares; set from the schema.",
+    )
+    max_history: int = Field(
+        50, ge=1, description="Length L of every behaviour sequence; set from the schema."
+    )
+
+
+class ImageClassifierConfig(ModelConfig):
+    """Fields shared by image classifiers; batches hold ``pixel_values`` (B, C, H, W) float32."""
+
+    num_classes: int = Field(
+        2, ge=1, description="Number of labels; set from the data by the trainer."
+    )
+    image_size: int = Field(
+        32, ge=4, description="Height and width of the input images; set from the processor."
+    )
+    in_channels: int = Field(3, ge=1, description="Colour channels; set from the processor.")
+
+
 def validate_config(cls: type[BaseModel], data: dict[str, Any], *, where: str) -> Any:
     """Build ``cls(**data)``, turning pydantic's ValidationError into a ConfigError that names keys."""
     try:
@@ -128,6 +165,11 @@ class DataConfig(_Closed):
         None, ge=1, description="Cap the training split (quick runs)."
     )
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    processor: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Settings of the input kind's processor (tabular fields, image size, ...); "
+        "see `attnzoo info` of the model. Text uses the fields above.",
+    )
 
 
 class LossConfig(_Closed):

@@ -13,10 +13,30 @@ from typing import Any
 
 from attnzoo.errors import DuplicateNameError, PluginError, UnknownNameError
 from attnzoo.plugins import PluginInfo, get_host, strict_mode
-from attnzoo.specs import DatasetSpec, MetricSpec, ModelSpec, Spec, TrainerSpec
+from attnzoo.specs import (
+    TASKS,
+    DatasetSpec,
+    InputKindSpec,
+    MetricSpec,
+    ModelSpec,
+    Spec,
+    TrainerSpec,
+)
 
-_KINDS = {ModelSpec: "model", DatasetSpec: "dataset", TrainerSpec: "trainer", MetricSpec: "metric"}
-_HOOKS = {"register_models", "register_datasets", "register_trainers", "register_metrics"}
+_KINDS = {
+    ModelSpec: "model",
+    DatasetSpec: "dataset",
+    TrainerSpec: "trainer",
+    MetricSpec: "metric",
+    InputKindSpec: "input_kind",
+}
+_HOOKS = {
+    "register_models",
+    "register_datasets",
+    "register_trainers",
+    "register_metrics",
+    "register_input_kinds",
+}
 
 
 class Registrar:
@@ -30,7 +50,11 @@ class Registrar:
         kind = _KINDS.get(type(spec))
         if kind is None:
             raise PluginError(
-                f"registry.add() takes a ModelSpec, DatasetSpec, TrainerSpec or MetricSpec, got {type(spec).__name__}."
+                f"registry.add() takes a ModelSpec, DatasetSpec, TrainerSpec, MetricSpec or InputKindSpec, got {type(spec).__name__}."
+            )
+        if isinstance(spec, ModelSpec | DatasetSpec) and spec.task not in TASKS:
+            raise PluginError(
+                f"{kind} {spec.name!r} declares unknown task {spec.task!r}; tasks: {', '.join(TASKS)}."
             )
         spec = replace(spec, plugin=self._plugin.distribution or self._plugin.name)
         table = self._registry.tables[kind]
@@ -58,6 +82,38 @@ class Registry:
                     if isinstance(exc, DuplicateNameError) and strict_mode():
                         raise
                     host.fail(info, f"{hook_name} raised {type(exc).__name__}: {exc}", exc)
+        self._check_references()
+
+    def _check_references(self) -> None:
+        """Drop (and report against its plugin) a model or dataset whose framework or input kind
+        no loaded plugin provides: it could never be built, and saying so now is clearer."""
+        host = get_host()
+        for kind in ("model", "dataset"):
+            for name, spec in list(self.tables[kind].items()):
+                problems = []
+                if spec.input_kind not in self.tables["input_kind"]:
+                    problems.append(f"input kind {spec.input_kind!r}")
+                if kind == "model" and spec.framework not in self.tables["trainer"]:
+                    problems.append(f"framework {spec.framework!r}")
+                if not problems:
+                    continue
+                del self.tables[kind][name]
+                known = {
+                    "input kinds": sorted(self.tables["input_kind"]),
+                    "frameworks": sorted(self.tables["trainer"]),
+                }
+                msg = (
+                    f"{kind} {name!r} needs unknown {' and '.join(problems)} "
+                    f"(installed: {'; '.join(f'{k} {v}' for k, v in known.items())})."
+                )
+                info = next(
+                    (i for i in host.plugins.values() if spec.plugin in (i.distribution, i.name)),
+                    None,
+                )
+                if strict_mode():
+                    raise PluginError(msg)
+                if info is not None:
+                    host.fail(info, msg, None)
 
     def get(self, kind: str, name: str) -> Any:
         table = self.tables[kind]
@@ -147,6 +203,7 @@ def model_info(name: str) -> dict[str, Any]:
         "name": base,
         "framework": spec.framework,
         "task": spec.task,
+        "input_kind": spec.input_kind,
         "description": spec.description,
         "plugin": spec.plugin,
         "config": spec.config,
@@ -188,6 +245,15 @@ def get_trainer_spec(framework: str) -> TrainerSpec:
 def get_metric_spec(name: str) -> MetricSpec:
     spec: MetricSpec = get_registry().get("metric", name)
     return spec
+
+
+def get_input_kind_spec(name: str) -> InputKindSpec:
+    spec: InputKindSpec = get_registry().get("input_kind", name)
+    return spec
+
+
+def list_input_kinds() -> list[str]:
+    return sorted(get_registry().tables["input_kind"])
 
 
 def list_metrics() -> list[str]:

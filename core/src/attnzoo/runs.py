@@ -34,7 +34,7 @@ class Run:
         self.dir = Path(directory)
         self.config = config
         self.resumed = resumed
-        self.meta: dict[str, Any] = {}  # filled by the API: spec, labels, tokenizer ...
+        self.meta: dict[str, Any] = {}  # filled by the API: spec, labels, processor ...
 
     # -- paths --------------------------------------------------------------------------
     @property
@@ -109,7 +109,7 @@ class Run:
             spec=m["spec"],
             name=m["name"],
             config=m["config"],
-            tokenizer=m.get("tokenizer"),
+            processor=m.get("processor"),
             extra=m.get("extra"),
         )
         self.checkpoint_saved(path)

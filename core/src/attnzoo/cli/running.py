@@ -136,45 +136,48 @@ def evaluate(
 
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, path_type=Path))
-@click.argument("texts", nargs=-1)
+@click.argument("inputs", nargs=-1)
 @click.option(
     "--input",
     "input_file",
     type=click.File("r"),
-    help="JSON lines with a 'text' field (or plain lines); '-' for stdin.",
+    help="JSON lines, one input each: {'text': ...} for text models, a row of fields for CTR "
+    "models, {'image': path} for image models (plain lines: texts or image paths); '-' for stdin.",
 )
 @click.option("--top-k", type=click.IntRange(min=1), help="Only the k most likely labels.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
 def predict(
-    run_dir: Path, texts: tuple[str, ...], input_file: Any, top_k: int | None, batch_size: int
+    run_dir: Path, inputs: tuple[str, ...], input_file: Any, top_k: int | None, batch_size: int
 ) -> None:
-    """Predict labels for TEXTS (or --input FILE); prints one JSON line per input."""
-    from attnzoo.api import predict as predict_texts
+    """Predict for INPUTS (texts or image paths) or --input FILE; one JSON line per input, in order."""
+    from attnzoo.api import predict as predict_inputs
 
-    items = list(texts)
+    items: list[Any] = list(inputs)
     if input_file is not None:
-        for lineno, line in enumerate(input_file, start=1):
-            if not line.strip():
-                continue
-            if line.lstrip().startswith("{"):
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise click.BadParameter(
-                        f"line {lineno} is not valid JSON: {exc.msg}", param_hint="--input"
-                    ) from None
-                if "text" not in obj:
-                    raise click.BadParameter(
-                        f"line {lineno} has no 'text' field (keys: {sorted(obj)})",
-                        param_hint="--input",
-                    )
-                items.append(str(obj["text"]))
-            else:
-                items.append(line.rstrip("\n"))
+        items.extend(read_input_lines(input_file))
     if not items:
-        raise click.UsageError("Nothing to predict: pass texts or --input FILE.")
-    for row in predict_texts(run_dir, items, batch_size=batch_size, top_k=top_k):
+        raise click.UsageError("Nothing to predict: pass inputs or --input FILE.")
+    for row in predict_inputs(run_dir, items, batch_size=batch_size, top_k=top_k):
         sys.stdout.write(json.dumps(row) + "\n")
+
+
+def read_input_lines(handle: Any) -> list[Any]:
+    """Inputs from JSON lines (objects) or plain lines; blank lines are skipped."""
+    items: list[Any] = []
+    for lineno, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise click.BadParameter(
+                    f"line {lineno} is not valid JSON: {exc.msg}", param_hint="--input"
+                ) from None
+            items.append(obj)
+        else:
+            items.append(line.rstrip("\n"))
+    return items
 
 
 COMMANDS = [train, evaluate, predict]
