@@ -45,7 +45,7 @@ class PreparedData:
     def collate(self, split: str, indices: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
         enc = self.encoded[split]
         idx = np.asarray(indices, dtype=np.int64)
-        batch = self.processor.collate(enc, idx)
+        batch = self.processor.collate(enc, idx, train=split == "train")
         if enc.labels is not None:
             batch["labels"] = enc.labels[idx]
         return batch

@@ -27,7 +27,6 @@ import numpy as np
 import pytest
 
 
-
 class ModelConformance:
     model_name: ClassVar[str] = ""
     distribution: ClassVar[str] = ""
