@@ -50,13 +50,18 @@ def plugins(as_json: bool) -> None:
     "--framework", type=click.Choice(["torch", "tensorflow"]), help="Only models of this framework."
 )
 @click.option("--task", help="Only models for this task.")
+@click.option("--input-kind", help="Only models reading this input kind (text, tabular, image).")
 @json_option
-def models(pattern: str, framework: str | None, task: str | None, as_json: bool) -> None:
-    """List registered models (glob PATTERN) with their presets."""
+def models(
+    pattern: str, framework: str | None, task: str | None, input_kind: str | None, as_json: bool
+) -> None:
+    """List registered models (glob PATTERN) with their presets and input kind."""
     from attnzoo.registry import get_model_spec, list_models
 
     names = list_models(pattern, framework=framework, task=task)
     specs = [get_model_spec(n) for n in names]
+    if input_kind:
+        specs = [s for s in specs if s.input_kind == input_kind]
     _warn_failed()
     if as_json:
         return echo_json(
@@ -65,6 +70,7 @@ def models(pattern: str, framework: str | None, task: str | None, as_json: bool)
                     "name": s.name,
                     "framework": s.framework,
                     "task": s.task,
+                    "input_kind": s.input_kind,
                     "plugin": s.plugin,
                     "presets": sorted(s.presets),
                     "description": s.description,
@@ -73,11 +79,18 @@ def models(pattern: str, framework: str | None, task: str | None, as_json: bool)
             ]
         )
     table = _table(
-        "attnzoo models", ["model", "presets", "framework", "task", "plugin", "description"]
+        "attnzoo models",
+        ["model", "presets", "framework", "task", "input", "plugin", "description"],
     )
     for s in specs:
         table.add_row(
-            s.name, ", ".join(sorted(s.presets)), s.framework, s.task, s.plugin, s.description
+            s.name,
+            ", ".join(sorted(s.presets)),
+            s.framework,
+            s.task,
+            s.input_kind,
+            s.plugin,
+            s.description,
         )
     _console().print(table)
 
@@ -93,13 +106,19 @@ def datasets(as_json: bool) -> None:
     if as_json:
         return echo_json(
             [
-                {"name": s.name, "task": s.task, "plugin": s.plugin, "description": s.description}
+                {
+                    "name": s.name,
+                    "task": s.task,
+                    "input_kind": s.input_kind,
+                    "plugin": s.plugin,
+                    "description": s.description,
+                }
                 for s in specs
             ]
         )
-    table = _table("attnzoo datasets", ["dataset", "task", "plugin", "description"])
+    table = _table("attnzoo datasets", ["dataset", "task", "input", "plugin", "description"])
     for s in specs:
-        table.add_row(s.name, s.task, s.plugin, s.description)
+        table.add_row(s.name, s.task, s.input_kind, s.plugin, s.description)
     _console().print(table)
     _console().print(
         "Also: any local CSV/TSV/JSONL/Parquet file or folder, and hf:<name> when online."
