@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import logging
 from dataclasses import replace
 from typing import Any
 
 from attnzoo.errors import DuplicateNameError, PluginError, UnknownNameError
 from attnzoo.plugins import PluginInfo, get_host, strict_mode
 from attnzoo.specs import DatasetSpec, MetricSpec, ModelSpec, Spec, TrainerSpec
+
+logger = logging.getLogger(__name__)
 
 _KINDS = {ModelSpec: "model", DatasetSpec: "dataset", TrainerSpec: "trainer", MetricSpec: "metric"}
 _HOOKS = {"register_models", "register_datasets", "register_trainers", "register_metrics"}
@@ -33,19 +36,14 @@ class Registrar:
                 f"registry.add() takes a ModelSpec, DatasetSpec, TrainerSpec or MetricSpec, got {type(spec).__name__}."
             )
         spec = replace(spec, plugin=self._plugin.distribution or self._plugin.name)
-        table = self._registry.tables[kind]
-        existing = table.get(spec.name)
-        if existing is not None:
-            raise DuplicateNameError(
-                f"{kind} {spec.name!r} is registered twice: by {existing.plugin!r} and by {spec.plugin!r}. "
-                f"Uninstall one of them or disable one with ATTNZOO_DISABLE_PLUGINS."
-            )
-        table[spec.name] = spec
+        self._registry.add(kind, spec, self._plugin)
 
 
 class Registry:
     def __init__(self) -> None:
         self.tables: dict[str, dict[str, Any]] = {k: {} for k in _KINDS.values()}
+        # (kind, name) -> the plugins that each registered it: a clash, usable by neither
+        self.clashes: dict[tuple[str, str], list[str]] = {}
         host = get_host()
         for hook_name in sorted(_HOOKS):
             for impl in getattr(host.pm.hook, hook_name).get_hookimpls():
@@ -59,11 +57,47 @@ class Registry:
                         raise
                     host.fail(info, f"{hook_name} raised {type(exc).__name__}: {exc}", exc)
 
+    def add(self, kind: str, spec: Spec, plugin: PluginInfo) -> None:
+        """Add a spec; a name two plugins register is a clash: it is withdrawn from both and
+        recorded against both (``attnzoo plugins`` shows it), and their other names stay."""
+        table = self.tables[kind]
+        clash = self.clashes.get((kind, spec.name))
+        existing = table.get(spec.name)
+        if existing is None and clash is None:
+            table[spec.name] = spec
+            return
+        owners = clash if clash is not None else [existing.plugin]
+        if spec.plugin in owners:  # the same plugin twice: its own bug, not a clash
+            raise PluginError(f"{kind} {spec.name!r} is registered twice by {spec.plugin!r}.")
+        owners.append(spec.plugin)
+        message = clash_message(kind, spec.name, owners)
+        if strict_mode():
+            raise DuplicateNameError(message)
+        table.pop(spec.name, None)
+        self.clashes[(kind, spec.name)] = owners
+        host = get_host()
+        for info in host.plugins.values():
+            if info.distribution in owners or info.name in owners:
+                info.conflicts = [c for c in info.conflicts if f"{kind} {spec.name!r} " not in c]
+                info.conflicts.append(message)
+        logger.warning("%s", message)
+
     def get(self, kind: str, name: str) -> Any:
         table = self.tables[kind]
         if name in table:
             return table[name]
+        if (kind, name) in self.clashes:
+            raise DuplicateNameError(clash_message(kind, name, self.clashes[(kind, name)]))
         raise UnknownNameError(unknown_message(kind, name, sorted(table)))
+
+
+def clash_message(kind: str, name: str, owners: list[str]) -> str:
+    both = " and ".join(repr(o) for o in owners)
+    return (
+        f"Plugin clash: {kind} {name!r} is registered by {both}, so attnzoo uses neither for "
+        f"that name (their other {kind}s stay available). Uninstall one, or disable one with "
+        f"ATTNZOO_DISABLE_PLUGINS=<entry point name> (see `attnzoo plugins`)."
+    )
 
 
 def unknown_message(kind: str, name: str, known: list[str]) -> str:
@@ -212,3 +246,11 @@ def list_plugins() -> list[dict[str, Any]]:
         )
         rows.append(row)
     return rows
+
+
+def list_clashes() -> list[str]:
+    """One message per name that two plugins registered (neither is used)."""
+    reg = get_registry()
+    return [
+        clash_message(kind, name, owners) for (kind, name), owners in sorted(reg.clashes.items())
+    ]
