@@ -60,3 +60,11 @@ class DiskFullError(AttnzooError, OSError):
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training: resumable state was saved; the message says how to resume."""
+
+
+class UnavailableNameError(PluginError, KeyError):
+    """A name nothing registered while an installed plugin failed to load (it may provide it):
+    the message says the plugin is installed but broken, not that something is missing."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -12,7 +12,12 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from attnzoo.errors import DuplicateNameError, PluginError, UnknownNameError
+from attnzoo.errors import (
+    DuplicateNameError,
+    PluginError,
+    UnavailableNameError,
+    UnknownNameError,
+)
 from attnzoo.plugins import PluginInfo, get_host, strict_mode
 from attnzoo.specs import DatasetSpec, MetricSpec, ModelSpec, Spec, TrainerSpec
 
@@ -88,7 +93,10 @@ class Registry:
             return table[name]
         if (kind, name) in self.clashes:
             raise DuplicateNameError(clash_message(kind, name, self.clashes[(kind, name)]))
-        raise UnknownNameError(unknown_message(kind, name, sorted(table)))
+        message = unknown_message(kind, name, sorted(table))
+        if get_host().failed():  # not "not installed": an installed plugin is broken
+            raise UnavailableNameError(message)
+        raise UnknownNameError(message)
 
 
 def clash_message(kind: str, name: str, owners: list[str]) -> str:
@@ -109,12 +117,14 @@ def unknown_message(kind: str, name: str, known: list[str]) -> str:
     failed = get_host().failed()
     if failed:
         lines.append(
-            "Plugins that failed to load (see `attnzoo plugins`): "
-            + ", ".join(f"{p.name} ({p.error})" for p in failed)
+            f"Installed but failed to load, so their {kind}s are unavailable (fix the error; "
+            "`attnzoo plugins` shows it): "
+            + "; ".join(f"{p.name} from {p.distribution or '?'} ({p.error})" for p in failed)
         )
-    lines.append(
-        f"Run `attnzoo {kind}s` to list them; a missing one may need its package installed."
-    )
+    else:
+        lines.append(
+            f"Run `attnzoo {kind}s` to list them; a missing one may need its package installed."
+        )
     return "\n".join(lines)
 
 
