@@ -28,7 +28,8 @@ def make_image_folder(
     Class ``k`` is a grating whose stripes run at ``180 * k / n_classes`` degrees, with a random
     phase, contrast and colour tint and pixel noise per image, so the class is in the local
     orientation (what a small CNN learns) and not in the mean colour or brightness. ``mode`` is
-    the Pillow mode of the files (``RGB`` or ``L``). Returns ``folder``.
+    the Pillow mode of the files (``RGB`` or ``L``). A horizontal flip maps the angle ``a`` to
+    ``180 - a``, so it is not a label-preserving augmentation here; a crop is. Returns ``folder``.
     """
     from PIL import Image
 
