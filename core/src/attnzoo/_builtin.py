@@ -23,6 +23,7 @@ def register_input_kinds(registry):  # type: ignore[no-untyped-def]
 
 INPUT_KINDS = [
     ("text", "attnzoo.data.processors.text:TextProcessor", "texts or token-id streams"),
+    ("image", "attnzoo.data.processors.image:ImageProcessor", "images: pixel_values (B, C, H, W)"),
 ]
 
 
