@@ -291,8 +291,10 @@ def train(
             run=run,
             result={"status": status, "error": f"{type(exc).__name__}: {exc}"},
         )
+        run.close()
         raise
     call_lifecycle("on_run_end", run=run, result=result)
+    run.close()
     return result
 
 

@@ -40,6 +40,8 @@ def plugins(as_json: bool) -> None:
     table = _table("attnzoo plugins", ["name", "distribution", "version", "hooks / error"])
     for r in rows:
         detail = f"[red]FAILED: {r['error']}[/red]" if r["error"] else ", ".join(r["hooks"])
+        for clash in r["conflicts"]:
+            detail += f"\n[red]ERROR: {clash}[/red]"
         table.add_row(r["name"], r["distribution"], r["version"], detail)
     _console().print(table)
 
@@ -168,6 +170,7 @@ def _print_tree(data: dict) -> None:
 
 def _warn_failed() -> None:
     from attnzoo.plugins import get_host
+    from attnzoo.registry import list_clashes
 
     failed = get_host().failed()
     if failed:
@@ -176,6 +179,8 @@ def _warn_failed() -> None:
             f"Warning: {len(failed)} plugin(s) failed to load ({names}); see `attnzoo plugins`.",
             err=True,
         )
+    for clash in list_clashes():
+        click.echo(f"Error: {clash}", err=True)
 
 
 COMMANDS = [plugins, models, datasets, info]
