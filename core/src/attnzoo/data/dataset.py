@@ -137,7 +137,10 @@ class Dataset:
 
     def _check_columns(self, train: Any) -> None:
         """The group and time columns named for this dataset exist in its training split."""
-        for col, config_field in ((self.group_column, "group_column"), (self.time_column, "time_column")):
+        for col, config_field in (
+            (self.group_column, "group_column"),
+            (self.time_column, "time_column"),
+        ):
             if col and col not in train.column_names:
                 raise DataError(
                     f"Dataset {self.name!r} has no {config_field.split('_')[0]} column {col!r} "

@@ -13,6 +13,7 @@ test: temporal splits give the later parts the later events).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -64,12 +65,18 @@ def _cut(order: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
 def _time_order(times: Any) -> np.ndarray:
     """A stable order of rows by time (numbers, dates or ISO strings; ties keep file order)."""
     arr = np.asarray(times)
-    if arr.dtype == object:
-        if any(v is None for v in arr):
-            row = next(i for i, v in enumerate(arr) if v is None)
-            raise DataError(f"row {row + 1} has no time value; a temporal split needs one per row.")
+    if arr.dtype.kind in "OUS":
+        missing = [i for i, v in enumerate(arr) if v is None or str(v).strip() == ""]
+        if missing:
+            raise DataError(
+                f"row {missing[0] + 1} has no time value; a temporal split needs one per row."
+            )
         arr = arr.astype(str)
-    elif arr.dtype.kind == "f" and np.isnan(arr).any():
+        # numbers read as text (CSV text data keeps strings) order as numbers; ISO dates and
+        # times as strings
+        with contextlib.suppress(ValueError):
+            arr = arr.astype(np.float64)
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
         row = int(np.flatnonzero(np.isnan(arr))[0])
         raise DataError(f"row {row + 1} has no time value; a temporal split needs one per row.")
     return np.argsort(arr, kind="stable")
@@ -114,7 +121,9 @@ def group_temporal_split(groups: Any, times: Any, fractions: list[float]) -> lis
     ]
 
 
-def resolve_method(method: str, task: str, group_column: str | None, time_column: str | None) -> str:
+def resolve_method(
+    method: str, task: str, group_column: str | None, time_column: str | None
+) -> str:
     """``auto``: stratified for classification; for other tasks (ctr) per-group temporal with
     a group and a time column, temporal with a time column only, else random."""
     if method != "auto":
