@@ -32,17 +32,28 @@ _MISSING_STRINGS = ("", "nan", "NaN")
 
 @contextlib.contextmanager
 def _quiet_builders() -> Iterator[None]:
-    """The packaged builders log a failure before raising it; attnzoo says it better."""
+    """No progress bars (stdout stays clean for ``--json``), and no log line of a failure the
+    packaged builders log before raising it: attnzoo says it better."""
+    from datasets.utils import (
+        are_progress_bars_disabled,
+        disable_progress_bars,
+        enable_progress_bars,
+    )
+
     names = ["datasets.packaged_modules.csv.csv", "datasets.packaged_modules.json.json"]
     loggers = [logging.getLogger(n) for n in names]
     levels = [lg.level for lg in loggers]
+    bars_were_off = are_progress_bars_disabled()
     for lg in loggers:
         lg.setLevel(logging.CRITICAL)
+    disable_progress_bars()
     try:
         yield
     finally:
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
+        if not bars_were_off:
+            enable_progress_bars()
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -171,7 +182,8 @@ def _read_json(path: Path) -> Any:
     import datasets
 
     try:  # valid JSON lines pyarrow's reader refuses (NaN, a value of mixed types)
-        return datasets.Dataset.from_list(rows)
+        with _quiet_builders():
+            return datasets.Dataset.from_list(rows)
     except Exception as exc:
         raise DataError(
             f"{path}: could not be read as JSON lines: {_root_cause(first)}; nor row by row: "
