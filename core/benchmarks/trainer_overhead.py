@@ -23,24 +23,17 @@ from attnzoo.api import (
     build_config,
     coerce_run_config,
     get_backend,
+    model_config_for,
     prepare_dataset,
     resolve_run_config,
 )
-from attnzoo.data import build_tokenizer, prepare_data
+from attnzoo.data import prepare_data, processor_class
 from attnzoo.registry import get_model_spec
 from attnzoo.trainers.optim import build_scheduler, param_groups
 
 
-def plain_loop(model_name: str, data, cfg, epochs: int) -> list[float]:
+def plain_loop(model_name: str, model_cfg, data, cfg, epochs: int) -> list[float]:
     spec = get_model_spec(model_name)
-    model_cfg = build_config(
-        model_name,
-        None,
-        vocab_size=data.vocab_size,
-        num_classes=data.num_classes,
-        pad_token_id=data.pad_token_id,
-        max_seq_len=data.max_length,
-    )
     torch.manual_seed(cfg.seed)
     model = get_backend("torch").build_model(spec, model_cfg)
     opt = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr)
@@ -92,16 +85,20 @@ def main() -> None:
             },
         }
         requested = coerce_run_config(run_cfg)
-        ds = prepare_dataset(requested)
+        spec = get_model_spec(args.model)
+        ds = prepare_dataset(requested, training=True)
         cfg = resolve_run_config(requested, ds)
-        tok = build_tokenizer(
-            "wordpiece", ds.splits["train"]["text"], vocab_size=cfg.data.tokenizer.vocab_size
+        # the processor a run fits: its tokenizer is cached by content, so the run gets the same
+        processor = processor_class(spec.input_kind).from_run(
+            cfg.data, ds, build_config(cfg.model, None, **cfg.model_args)
         )
-        data = prepare_data(ds, tok, args.max_length)
+        processor.fit(ds)
+        data = prepare_data(ds, processor)
+        model_cfg = model_config_for(cfg, spec, data)
         # plain, attnzoo, plain again: load on a shared machine drifts, so bracket the trainer
-        plain = plain_loop(args.model, data, cfg.train, args.epochs)
+        plain = plain_loop(args.model, model_cfg, data, cfg.train, args.epochs)
         attnzoo.train(run_cfg)
-        plain_after = plain_loop(args.model, data, cfg.train, args.epochs)
+        plain_after = plain_loop(args.model, model_cfg, data, cfg.train, args.epochs)
         import json
         from pathlib import Path
 

@@ -48,6 +48,15 @@ def register_metrics(registry):  # type: ignore[no-untyped-def]
     )
     registry.add(
         MetricSpec(
+            "gauc",
+            "attnzoo.metrics:gauc",
+            tasks=("ctr",),
+            grouped=True,
+            description="group AUC: impression-weighted mean of per-group (per-user) ROC AUC",
+        )
+    )
+    registry.add(
+        MetricSpec(
             "logloss",
             "attnzoo.metrics:logloss",
             tasks=("ctr",),

@@ -132,7 +132,7 @@ def resolve_run_config(cfg: RunConfig, ds: Any = None) -> RunConfig:
     _, preset = split_preset(cfg.model)
     p = spec.preset(preset) if preset else None
     train_values = {
-        **TASK_TRAIN_DEFAULTS.get(spec.task, {}),
+        **task_train_defaults(spec.task, ds),
         **spec.train_defaults,
         **(p.train if p else {}),
         **cfg.train.model_dump(exclude_unset=True),
@@ -166,6 +166,17 @@ def resolve_run_config(cfg: RunConfig, ds: Any = None) -> RunConfig:
 TASK_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
     "ctr": {"loss": {"name": "bce"}, "monitor": "auc", "metrics": ["auc", "logloss"]},
 }
+#: metrics a task adds when the dataset has a group column (the user, for CTR)
+TASK_GROUPED_METRICS: dict[str, list[str]] = {"ctr": ["gauc"]}
+
+
+def task_train_defaults(task: str, ds: Any = None) -> dict[str, Any]:
+    """:data:`TASK_TRAIN_DEFAULTS` of ``task``, with its grouped metrics when ``ds`` has groups."""
+    defaults = dict(TASK_TRAIN_DEFAULTS.get(task, {}))
+    grouped = TASK_GROUPED_METRICS.get(task, [])
+    if grouped and getattr(ds, "group_column", None) and "metrics" in defaults:
+        defaults["metrics"] = [*defaults["metrics"], *grouped]
+    return defaults
 
 
 def _subsample(ds: Any, n: int, seed: int) -> None:
@@ -175,8 +186,11 @@ def _subsample(ds: Any, n: int, seed: int) -> None:
         ds.splits["train"] = train.select(idx)
 
 
-def prepare_dataset(cfg: RunConfig) -> Any:
-    """The run's dataset with all three splits; a file is read as the model's input kind."""
+def prepare_dataset(cfg: RunConfig, *, training: bool = False) -> Any:
+    """The run's dataset with all three splits; a file is read as the model's input kind.
+
+    ``training`` also refuses a training split a model cannot learn from (a single class).
+    """
     from attnzoo.data import resolve_dataset
 
     ds = resolve_dataset(
@@ -186,10 +200,16 @@ def prepare_dataset(cfg: RunConfig) -> Any:
         label_column=cfg.data.label_column,
         input_kind=get_model_spec(cfg.model).input_kind,
     )
-    ds.ensure_splits(cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.split_seed)
+    if cfg.data.group_column:
+        ds.group_column = cfg.data.group_column
+    if cfg.data.time_column:
+        ds.time_column = cfg.data.time_column
+    ds.ensure_splits(
+        cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.split_seed, method=cfg.data.split
+    )
     if cfg.data.max_train_samples:
         _subsample(ds, cfg.data.max_train_samples, cfg.data.split_seed)
-    ds.check_labels()
+    ds.check_labels(training=training)
     return ds
 
 
@@ -254,7 +274,7 @@ def train(
 
     requested = coerce_run_config(run_config)
     spec = get_model_spec(requested.model)
-    ds = prepare_dataset(requested)
+    ds = prepare_dataset(requested, training=True)
     check_input_kind(spec, ds, requested.dataset)
     cfg = resolve_run_config(requested, ds)
     run = Run.create(cfg, overwrite=overwrite, resume=resume)
@@ -430,7 +450,7 @@ def evaluate(
     metric_names = (
         run_cfg.train.metrics
         if run_cfg
-        else TASK_TRAIN_DEFAULTS.get(spec.task, {}).get("metrics", ["accuracy", "macro_f1"])
+        else task_train_defaults(spec.task, ds).get("metrics", ["accuracy", "macro_f1"])
     )
     return {
         "dataset": cfg.dataset,

@@ -171,7 +171,23 @@ class DataConfig(_Closed):
         0.1, gt=0, lt=1, description="Share of the data for test when no test split is given."
     )
     split_seed: int = Field(
-        42, description="Seed of the stratified split (recorded so the split is reproducible)."
+        42, description="Seed of the split (recorded so the split is reproducible)."
+    )
+    split: Literal["auto", "stratified", "random", "temporal", "group_temporal"] = Field(
+        "auto",
+        description="How missing validation/test splits are made from train: 'auto' is "
+        "stratified for classification and, for ctr, per-group temporal with a group and a "
+        "time column, temporal with a time column only, else random; 'temporal' orders by "
+        "data.time_column (the latest rows are test); 'group_temporal' takes each group's last "
+        "events as test and the ones before as validation.",
+    )
+    group_column: str | None = Field(
+        None,
+        description="Column grouping rows (the user, for CTR): per-group splits and grouped "
+        "metrics (gauc). Default: the dataset's.",
+    )
+    time_column: str | None = Field(
+        None, description="Column temporal splits order by. Default: the dataset's."
     )
     max_train_samples: int | None = Field(
         None, ge=1, description="Cap the training split (quick runs)."
