@@ -191,9 +191,18 @@ def sequence_lists(column: Any, separator: str) -> pa.Array:
     if is_list_type(arr.type):
         return arr
     if not is_string_type(t):
-        raise DataError(
-            f"A behaviour sequence must be a list column or a {separator!r}-separated string, got {t}."
-        )
+        try:
+            keys = normalize_keys(arr)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            keys = None
+        if keys is None or is_string_type(keys.type):
+            raise DataError(
+                f"A behaviour sequence must be a list column or a {separator!r}-separated string, got {t}."
+            )
+        # a CSV column whose every history holds one id (or none) is read as numbers
+        valid = ~np.asarray(keys.is_null(), dtype=bool)
+        offsets = np.concatenate([[0], np.cumsum(valid, dtype=np.int64)])
+        return pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), pc.drop_null(keys))
     split = pc.split_pattern(pc.utf8_trim_whitespace(arr.fill_null("")), pattern=separator)
     values = pc.utf8_trim_whitespace(split.values)
     offsets = np.asarray(split.offsets, dtype=np.int64)
