@@ -291,8 +291,10 @@ def train(
             run=run,
             result={"status": status, "error": f"{type(exc).__name__}: {exc}"},
         )
+        run.close()
         raise
     call_lifecycle("on_run_end", run=run, result=result)
+    run.close()
     return result
 
 
@@ -315,7 +317,7 @@ def report(
     labels = data.labels["test"]
     test = compute_metrics(cfg.train.metrics, labels, probs, groups=data.groups("test"))
     rows = run.read_metrics()
-    best_row = next((r for r in rows if r["epoch"] == fit["best_epoch"]), {})
+    best_row: dict[str, Any] = next((r for r in rows if r["epoch"] == fit["best_epoch"]), {})
     result = {
         "status": "completed",
         "run_dir": str(run.dir),
@@ -461,14 +463,16 @@ def predict(
     probs = loaded.backend.predict_proba(loaded.model, encoded_batches(processor, enc, batch_size))
     names = loaded.label_names or [str(i) for i in range(probs.shape[1])]
     key = "text" if processor.kind == "text" else "input"
+    ctr = loaded.meta.get("task") == "ctr"
     out = []
     for record, p in zip(records, probs, strict=True):
         order = np.argsort(-p)[: top_k or len(p)]
-        out.append(
-            {
-                key: record,
-                "label": names[int(order[0])],
-                "probs": {names[int(i)]: float(p[i]) for i in order},
-            }
-        )
+        row = {
+            key: record,
+            "label": names[int(order[0])],
+            "probs": {names[int(i)]: float(p[i]) for i in order},
+        }
+        if ctr:  # the click probability, which is what a CTR user reads
+            row["probability"] = float(p[-1])
+        out.append(row)
     return out

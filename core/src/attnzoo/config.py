@@ -102,18 +102,30 @@ def validate_config(cls: type[BaseModel], data: dict[str, Any], *, where: str) -
 
 def format_validation_error(exc: ValidationError, *, where: str, cls: type[BaseModel]) -> str:
     lines = [f"Invalid {where}:"]
-    fields = sorted(cls.model_fields)
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
         if err["type"] == "extra_forbidden":
             import difflib
 
+            fields = sorted(section_fields(cls, [str(p) for p in err["loc"][:-1]]))
             close = difflib.get_close_matches(str(err["loc"][-1]), fields, n=2, cutoff=0.5)
             hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             lines.append(f"  - unknown key {loc!r}.{hint} Valid keys: {', '.join(fields)}")
         else:
             lines.append(f"  - {loc}: {err['msg']} (got {err.get('input')!r})")
     return "\n".join(lines)
+
+
+def section_fields(cls: type[BaseModel], path: list[str]) -> dict[str, Any]:
+    """The fields of the nested config section at ``path`` (``["train", "loss"]``), so an
+    unknown key is matched against its own section's keys, not the top level's."""
+    for part in path:
+        field_info = cls.model_fields.get(part)
+        sub = getattr(field_info, "annotation", None) if field_info is not None else None
+        if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
+            return {}
+        cls = sub
+    return dict(cls.model_fields)
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,7 +177,23 @@ class DataConfig(_Closed):
         0.1, gt=0, lt=1, description="Share of the data for test when no test split is given."
     )
     split_seed: int = Field(
-        42, description="Seed of the stratified split (recorded so the split is reproducible)."
+        42, description="Seed of the split (recorded so the split is reproducible)."
+    )
+    split: Literal["auto", "stratified", "random", "temporal", "group_temporal"] = Field(
+        "auto",
+        description="How missing validation/test splits are made from train: 'auto' is "
+        "stratified for classification and, for ctr, per-group temporal with a group and a "
+        "time column, temporal with a time column only, else random; 'temporal' orders by "
+        "data.time_column (the latest rows are test); 'group_temporal' takes each group's last "
+        "events as test and the ones before as validation.",
+    )
+    group_column: str | None = Field(
+        None,
+        description="Column grouping rows (the user, for CTR): per-group splits and grouped "
+        "metrics (gauc). Default: the dataset's.",
+    )
+    time_column: str | None = Field(
+        None, description="Column temporal splits order by. Default: the dataset's."
     )
     max_train_samples: int | None = Field(
         None, ge=1, description="Cap the training split (quick runs)."

@@ -48,11 +48,15 @@ def train(
     overwrite: bool,
     as_json: bool,
 ) -> None:
-    """Train a model: from RUN_YAML (a run.yaml or run folder) or from --model and --dataset."""
-    import yaml
+    """Train a model: from RUN_YAML (a run.yaml or run folder) or from --model and --dataset.
 
+    A run folder's own run.yaml names that folder: `attnzoo train COPY/run.yaml --resume`
+    continues the copy. Ctrl-C saves resumable state and exits with status 130.
+    """
     from attnzoo.api import train as train_run
     from attnzoo.cli.overrides import apply_overrides
+    from attnzoo.errors import TrainingInterrupted
+    from attnzoo.runs import read_run_yaml, run_location
 
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other.")
@@ -60,10 +64,9 @@ def train(
         path = run_yaml / "run.yaml" if run_yaml.is_dir() else run_yaml
         if not path.exists():
             raise click.BadParameter(f"{path} does not exist.", param_hint="RUN_YAML")
-        config: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
-        if run_yaml.is_dir() and out_dir is None and name is None:
-            config.setdefault("out_dir", str(run_yaml.resolve().parent))
-            config.setdefault("name", run_yaml.resolve().name)
+        config: dict[str, Any] = read_run_yaml(path)
+        if out_dir is None and name is None:
+            config.update(run_location(path) or {})
         if model:
             config["model"] = model
         if dataset:
@@ -79,7 +82,14 @@ def train(
         config["out_dir"] = str(out_dir)
     if name is not None:
         config["name"] = name
-    result = train_run(config, overwrite=overwrite, resume=resume)
+    try:
+        result = train_run(config, overwrite=overwrite, resume=resume)
+    except TrainingInterrupted as exc:
+        click.echo(f"\n{exc}", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted.", err=True)
+        sys.exit(130)
     if as_json:
         return echo_json(result)
     _print_result(result)

@@ -71,40 +71,92 @@ class Dataset:
     def pretokenized(self) -> bool:
         return self.pretokenized_vocab_size is not None
 
-    def ensure_splits(self, val_fraction: float, test_fraction: float, seed: int) -> Dataset:
-        """Make missing validation/test splits from train (stratified, seeded); returns self."""
-        from attnzoo.data.splits import stratified_split
+    def ensure_splits(
+        self, val_fraction: float, test_fraction: float, seed: int, method: str = "auto"
+    ) -> Dataset:
+        """Make missing validation/test splits from train; returns self.
+
+        ``method``: ``auto`` (stratified for classification; for ctr per-group temporal with a
+        group and time column, temporal with a time column, else random), ``stratified``,
+        ``random``, ``temporal`` or ``group_temporal`` (see :mod:`attnzoo.data.splits`).
+        How the splits were made is recorded in :attr:`split_info`.
+        """
+        from attnzoo.data.splits import resolve_method, split_indices
 
         if "train" not in self.splits:
             raise DataError(
                 f"Dataset {self.name!r} has no 'train' split (splits: {sorted(self.splits)})."
             )
+        train = self.splits["train"]
+        self._check_columns(train)
         missing = [s for s in ("validation", "test") if s not in self.splits]
         if not missing:
+            self.split_info = {"method": "given", "made": []}
             return self
-        train = self.splits["train"]
-        labels = np.asarray(train[self.label_column])
+        method = resolve_method(method, self.task, self.group_column, self.time_column)
         fractions = {"validation": val_fraction, "test": test_fraction}
-        parts = stratified_split(labels, [fractions[s] for s in missing], seed)
+        n = len(train)
+        if n < len(missing) + 1:
+            raise DataError(
+                f"Dataset {self.name!r} has {'one training row' if n == 1 else f'{n} training rows'}: "
+                f"too few to make {' and '.join(missing)} splits from. Give at least "
+                f"{len(missing) + 1} rows (tens per class to learn anything), or pass "
+                "validation/test files beside train."
+            )
+        parts = split_indices(
+            method,
+            train,
+            [fractions[s] for s in missing],
+            seed,
+            label_column=self.label_column,
+            group_column=self.group_column,
+            time_column=self.time_column,
+            where=f"Dataset {self.name!r}",
+        )
+        for split_name, idx in zip(["train", *missing], parts, strict=True):
+            if len(idx) == 0:
+                raise DataError(
+                    f"Dataset {self.name!r}: {n} training rows are too few for a {method} split "
+                    f"with {', '.join(f'{s} {fractions[s]:g}' for s in missing)}: the "
+                    f"{split_name} split would be empty. Give more rows, raise "
+                    "data.val_fraction/data.test_fraction, or pass validation/test files."
+                )
         for split_name, idx in zip(missing, parts[1:], strict=True):
             self.splits[split_name] = train.select(idx)
         self.splits["train"] = train.select(parts[0])
         self.split_info = {
+            "method": method,
             "made": missing,
             "fractions": {s: fractions[s] for s in missing},
             "seed": seed,
-            "method": "stratified",
+            "group_column": self.group_column,
+            "time_column": self.time_column,
+            "sizes": {s: len(self.splits[s]) for s in ["train", *missing]},
         }
         return self
 
-    def check_labels(self) -> None:
-        """Every label is an int in range; validation/test use no class absent from train."""
+    def _check_columns(self, train: Any) -> None:
+        """The group and time columns named for this dataset exist in its training split."""
+        for col, config_field in ((self.group_column, "group_column"), (self.time_column, "time_column")):
+            if col and col not in train.column_names:
+                raise DataError(
+                    f"Dataset {self.name!r} has no {config_field.split('_')[0]} column {col!r} "
+                    f"(columns: {train.column_names}). Set --set data.{config_field}=NAME."
+                )
+
+    def check_labels(self, training: bool = True) -> None:
+        """Every label is an int in range; validation/test use no class absent from train;
+        for ``training``, train has rows of two classes or more."""
         n = self.num_classes
         seen_in_train: set[int] = set()
         for split in SPLITS:
             if split not in self.splits:
                 continue
             labels = np.asarray(self.splits[split][self.label_column])
+            if len(labels) == 0:
+                if split == "train" and training:
+                    raise DataError(f"{self.name}: the training split is empty; give it rows.")
+                continue
             if labels.dtype.kind not in "iu" or (
                 len(labels) and (labels.min() < 0 or labels.max() >= n)
             ):
@@ -118,6 +170,8 @@ class Dataset:
                 )
             present = set(np.unique(labels).tolist())
             if split == "train":
+                if training:
+                    self._check_train_classes(labels)
                 seen_in_train = present
             elif present - seen_in_train:
                 unseen = sorted(self.label_names[i] for i in present - seen_in_train)
@@ -125,6 +179,11 @@ class Dataset:
                     f"{self.name}: split {split!r} has labels never seen in training: {unseen}. "
                     "A model cannot learn them; remove those rows or add training examples."
                 )
+
+    def _check_train_classes(self, labels: np.ndarray) -> None:
+        message = _train_classes_message(self.name, labels, self.label_names)
+        if message:
+            raise DataError(message)
 
 
 #: the name recipes written before input kinds use; a text :class:`Dataset`
@@ -170,3 +229,16 @@ def resolve_dataset(
             f"Dataset recipe {name!r} is registered as input kind {spec.input_kind!r} but returned {ds.input_kind!r} data."
         )
     return ds
+
+
+def _train_classes_message(name: str, labels: np.ndarray, label_names: list[str]) -> str | None:
+    classes = np.unique(labels)
+    if len(classes) > 1:
+        return None
+    only = label_names[int(classes[0])] if 0 <= int(classes[0]) < len(label_names) else classes[0]
+    rows = "its one row" if len(labels) == 1 else f"all {len(labels)} rows"
+    return (
+        f"{name}: the training split has a single class ({only!r}, {rows}): a model "
+        "cannot learn to tell classes apart from it. Add training rows of the other "
+        f"class{'es' if len(label_names) > 2 else ''} ({', '.join(n for n in label_names if n != only) or 'another label'})."
+    )

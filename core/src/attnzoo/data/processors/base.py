@@ -78,9 +78,13 @@ class Processor(ABC):
 
     @abstractmethod
     def collate(
-        self, encoded: Encoded, indices: Sequence[int] | np.ndarray
+        self, encoded: Encoded, indices: Sequence[int] | np.ndarray, *, train: bool = False
     ) -> dict[str, np.ndarray]:
-        """The model inputs of the examples at ``indices`` (no labels), as numpy arrays."""
+        """The model inputs of the examples at ``indices`` (no labels), as numpy arrays.
+
+        ``train`` is true for training batches only: the place for augmentation, which must be
+        a deterministic function of the batch (e.g. seeded by its indices) so resume stays exact.
+        """
 
     @abstractmethod
     def from_records(self, records: Sequence[Any]) -> Encoded:

@@ -101,7 +101,7 @@ class TextProcessor(Processor):
         return _pack(encode_texts(self.tokenizer, texts, self.max_length))
 
     def collate(
-        self, encoded: Encoded, indices: Sequence[int] | np.ndarray
+        self, encoded: Encoded, indices: Sequence[int] | np.ndarray, *, train: bool = False
     ) -> dict[str, np.ndarray]:
         idx = np.asarray(indices, dtype=np.int64)
         flat, offsets = encoded.arrays["ids"], encoded.arrays["offsets"]
