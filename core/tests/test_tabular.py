@@ -150,7 +150,7 @@ def test_fit_uses_the_training_split_only():
     test = pa.table({"item_id": [2, 9], "price": [100.0, 2.0], "label": [1, 0]})
     proc = _fitted(train)
     enc = proc.encode(test)
-    assert enc.arrays["categorical"][:, 0].tolist() == [3, 1]  # 9 exists only in test: unknown
+    assert enc.arrays["categorical"][0].tolist() == [3, 1]  # 9 exists only in test: unknown
     assert proc.fitted.numeric["price"] == pytest.approx((2.0, math.sqrt(2 / 3)))
 
 
@@ -200,7 +200,7 @@ def test_schema_round_trip(tmp_path):
     records = rows[100:110]
     np.testing.assert_array_equal(
         proc.from_records(records).arrays["categorical"],
-        a.arrays["categorical"][:10],
+        a.arrays["categorical"][:, :10],
     )
 
 
@@ -301,7 +301,8 @@ def test_min_count_and_bucketize():
     proc = _fitted(table, min_count=2, numeric_transform="bucketize", num_buckets=2)
     assert proc.fitted.categorical["c"].values == ["x", "z"]
     enc = proc.encode(pa.table({"c": ["y", "z", None], "v": [0.0, 4.0, None]}))
-    assert enc.arrays["categorical"].tolist() == [[1, 2], [3, 3], [1, 1]]  # v: median 2.5
+    batch = proc.collate(enc, [0, 1, 2])
+    assert batch["categorical"].tolist() == [[1, 2], [3, 3], [1, 1]]  # v: median 2.5
     assert proc.config_fields()["categorical_sizes"] == {"c": 4, "v": 4}
     assert proc.config_fields()["numeric_fields"] == []
 

@@ -10,10 +10,10 @@ categorical, floats numeric, lists (and strings named like ``item_history``) seq
 label, group and time columns are never fields. Everything is fitted on the training split
 only; the fitted schema (field kinds, vocabularies, statistics) is saved as ``schema.json``.
 
-Encoded layout (one split): ``categorical`` (N, F) int32, ``numeric`` (N, N_num) float32,
-``sequences`` (N, S, L) int32 right-padded with 0 and ``lengths`` (N, S) int32. Encoding runs
-over blocks of rows with whole-column Arrow/numpy operations, so memory stays near the
-encoded arrays' size.
+Encoded layout (one split, field-major so each field's ids are written in place):
+``categorical`` (F, N) int32, ``numeric`` (N_num, N) float32, ``sequences`` (S, N, L) int32
+right-padded with 0 and ``lengths`` (S, N) int32. Encoding runs over blocks of rows with
+whole-column Arrow/numpy operations, so memory stays near the encoded arrays' size.
 """
 
 from __future__ import annotations
@@ -219,14 +219,15 @@ class TabularProcessor(Processor):
         return Encoded(n, out)
 
     def _allocate(self, n: int) -> dict[str, np.ndarray]:
+        """Field-major arrays: every field's block of rows is contiguous, so lookups write in place."""
         s = self.fitted
         n_cat = len(s.categorical) + len(s.buckets)
         n_seq, length = len(s.sequences), self.max_history
         return {
-            "categorical": np.empty((n, n_cat), dtype=np.int32),
-            "numeric": np.empty((n, len(s.numeric)), dtype=np.float32),
-            "sequences": np.zeros((n, n_seq, length), dtype=np.int32),
-            "lengths": np.zeros((n, n_seq), dtype=np.int32),
+            "categorical": np.empty((n_cat, n), dtype=np.int32),
+            "numeric": np.empty((len(s.numeric), n), dtype=np.float32),
+            "sequences": np.zeros((n_seq, n, length), dtype=np.int32),
+            "lengths": np.zeros((n_seq, n), dtype=np.int32),
         }
 
     def _encode_block(self, block: Mapping[str, Any], start: int, out: dict[str, Any]) -> None:
@@ -234,37 +235,41 @@ class TabularProcessor(Processor):
         rows = slice(start, start + len(next(iter(block.values())))) if block else slice(0, 0)
         j = 0
         for name, vocab in s.categorical.items():
-            out["categorical"][rows, j] = vocab.lookup(block[name])
+            vocab.lookup(block[name], out=out["categorical"][j, rows])
             j += 1
         for name, boundaries in s.buckets.items():
             x = _floats(block[name], name)
             ids = np.searchsorted(boundaries, x, side="right") + FIRST_ID
-            out["categorical"][rows, j] = np.where(np.isnan(x), UNKNOWN, ids)
+            out["categorical"][j, rows] = np.where(np.isnan(x), UNKNOWN, ids)
             j += 1
         for k, (name, (mean, std)) in enumerate(s.numeric.items()):
             x = (_floats(block[name], name) - mean) / std
-            out["numeric"][rows, k] = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+            out["numeric"][k, rows] = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         for k, name in enumerate(s.sequences):
             try:
                 lists = sequence_lists(block[name], self.options.separator)
             except DataError as exc:
                 raise DataError(f"Column {name!r}: {exc}") from None
             values, lengths, full = truncated_parts(lists, self.max_history)
-            ids = s.vocabulary_of(name).lookup(values)
-            scatter_rows(ids, lengths, out["sequences"][rows, k, :], full)
-            out["lengths"][rows, k] = lengths
+            dense = out["sequences"][k, rows]  # (b, L), contiguous
+            if full:  # every row holds L events: the ids are the block, row after row
+                s.vocabulary_of(name).lookup(values, out=dense.reshape(-1))
+            else:
+                scatter_rows(s.vocabulary_of(name).lookup(values), lengths, dense)
+            out["lengths"][k, rows] = lengths
 
     def collate(
-        self, encoded: Encoded, indices: Sequence[int] | np.ndarray, train: bool = False
+        self, encoded: Encoded, indices: Sequence[int] | np.ndarray, *, train: bool = False
     ) -> dict[str, np.ndarray]:
         idx = np.asarray(indices, dtype=np.int64)
         a = encoded.arrays
-        lengths = a["lengths"][idx]
+        lengths = a["lengths"][:, idx].T  # (B, S)
         mask = np.arange(a["sequences"].shape[2])[None, None, :] < lengths[:, :, None]
+        seqs = a["sequences"][:, idx].transpose(1, 0, 2)
         return {
-            "categorical": a["categorical"][idx].astype(np.int64),
-            "numeric": a["numeric"][idx],
-            "sequences": a["sequences"][idx].astype(np.int64),
+            "categorical": np.ascontiguousarray(a["categorical"][:, idx].T, dtype=np.int64),
+            "numeric": np.ascontiguousarray(a["numeric"][:, idx].T),
+            "sequences": np.ascontiguousarray(seqs, dtype=np.int64),
             "sequence_mask": mask.astype(np.int64),
         }
 

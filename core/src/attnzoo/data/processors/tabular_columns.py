@@ -24,6 +24,8 @@ UNKNOWN = 1
 FIRST_ID = 2
 #: a dense integer lookup table is used when it has at most this many entries (or 8x the vocabulary)
 _DENSE_LUT_MAX = 1 << 22
+#: ids gathered per np.take call
+_GATHER_CHUNK = 1 << 16
 
 
 def as_array(column: Any) -> pa.Array:
@@ -65,38 +67,64 @@ def normalize_keys(arr: pa.Array) -> pa.Array:
     return arr.cast(pa.string())
 
 
-def count_values(arrays: Sequence[pa.Array]) -> tuple[list[Any], list[int], str]:
-    """Frequency of every non-missing value over ``arrays``: (values, counts, "int" | "string")."""
-    keys = [normalize_keys(a) for a in arrays]
-    dtype = "string" if any(is_string_type(k.type) for k in keys) else "int"
-    target = pa.string() if dtype == "string" else pa.int64()
-    parts = []
-    for k in keys:
-        k = pc.drop_null(k)
-        if len(k):
-            parts.append(pc.value_counts(k.cast(target)).flatten())
+def frequent_values(arrays: Sequence[pa.Array], min_count: int) -> tuple[Any, str]:
+    """The sorted values seen at least ``min_count`` times over ``arrays`` (missing ones
+    ignored), as an int64 numpy array (dtype "int") or a list of strings (dtype "string")."""
+    keys = [pc.drop_null(normalize_keys(a)) for a in arrays]
+    keys = [k for k in keys if len(k)]
+    if any(is_string_type(k.type) for k in keys):
+        return _frequent_strings([k.cast(pa.string()) for k in keys], min_count), "string"
+    return _frequent_ints([k.to_numpy(zero_copy_only=False) for k in keys], min_count), "int"
+
+
+def _frequent_ints(parts: Sequence[np.ndarray], min_count: int) -> np.ndarray:
     if not parts:
-        return [], [], dtype
-    values = pa.concat_arrays([p[0] for p in parts])
-    counts = pa.concat_arrays([p[1] for p in parts])
+        return np.zeros(0, dtype=np.int64)
+    lo = min(int(p.min()) for p in parts)
+    hi = max(int(p.max()) for p in parts)
+    total = sum(len(p) for p in parts)
+    if lo >= 0 and hi < max(_DENSE_LUT_MAX * 4, 4 * total):  # counting sort: O(n), sorted
+        counts = np.zeros(hi + 1, dtype=np.int64)
+        for p in parts:
+            counts += np.bincount(p, minlength=hi + 1)
+        return np.flatnonzero(counts >= min_count).astype(np.int64)
+    values, counts = np.unique(np.concatenate(parts), return_counts=True)
+    return values[counts >= min_count].astype(np.int64)
+
+
+def _frequent_strings(parts: Sequence[pa.Array], min_count: int) -> list[str]:
+    if not parts:
+        return []
+    counted = [pc.value_counts(p).flatten() for p in parts]
+    table = pa.table(
+        {
+            "v": pa.concat_arrays([c[0] for c in counted]),
+            "c": pa.concat_arrays([c[1] for c in counted]),
+        }
+    )
     if len(parts) > 1:
-        table = pa.table({"v": values, "c": counts}).group_by("v").aggregate([("c", "sum")])
-        values, counts = table["v"].combine_chunks(), table["c_sum"].combine_chunks()
-    return values.to_pylist(), counts.to_pylist(), dtype
+        table = table.group_by("v").aggregate([("c", "sum")]).rename_columns(["v", "c"])
+    table = table.filter(pc.greater_equal(table["c"], min_count))
+    return table["v"].take(pc.sort_indices(table["v"])).to_pylist()
 
 
 class Vocabulary:
     """Sorted values of one categorical vocabulary; value ``values[i]`` has id ``i + 2``.
 
-    Id 0 is padding and id 1 stands for every unknown or missing value.
+    Id 0 is padding and id 1 stands for every unknown or missing value. Integer values are
+    kept as an int64 numpy array, strings as a list.
     """
 
-    def __init__(self, values: Sequence[Any], dtype: str) -> None:
+    def __init__(self, values: Any, dtype: str) -> None:
         if dtype not in ("int", "string"):
             raise DataError(f"Vocabulary dtype must be 'int' or 'string', got {dtype!r}.")
         self.dtype = dtype
-        self.values = [int(v) for v in values] if dtype == "int" else [str(v) for v in values]
-        self._ints = np.asarray(self.values, dtype=np.int64) if dtype == "int" else None
+        if dtype == "int":
+            self.values: Any = np.asarray(values, dtype=np.int64).reshape(-1)
+            if len(self.values) > 1 and not (np.diff(self.values) > 0).all():
+                self.values = np.unique(self.values)
+        else:
+            self.values = sorted(str(v) for v in values)
         self._lut: tuple[np.ndarray, int] | None = None
         self._value_set: pa.Array | None = None
 
@@ -107,18 +135,27 @@ class Vocabulary:
 
     @classmethod
     def fit(cls, arrays: Sequence[pa.Array], min_count: int) -> Vocabulary:
-        values, counts, dtype = count_values(arrays)
-        kept = sorted(v for v, c in zip(values, counts, strict=True) if c >= min_count)
-        return cls(kept, dtype)
+        values, dtype = frequent_values(arrays, min_count)
+        return cls(values, dtype)
 
     def to_json(self) -> dict[str, Any]:
-        return {"dtype": self.dtype, "values": self.values}
+        values = self.values.tolist() if self.dtype == "int" else list(self.values)
+        return {"dtype": self.dtype, "values": values}
 
     # -- lookups ---------------------------------------------------------------------------
-    def lookup(self, column: Any) -> np.ndarray:
-        """Ids (int32) of a column's values; unseen and missing values are ``UNKNOWN``."""
-        arr = normalize_keys(column)
-        if not self.values or pa.types.is_null(arr.type) or arr.null_count == len(arr):
+    def lookup(self, column: Any, out: np.ndarray | None = None) -> np.ndarray:
+        """Ids (int32) of a column's values; unseen and missing values are ``UNKNOWN``.
+
+        ``out``: a contiguous int32 array to write the ids into (saves a temporary).
+        """
+        ids = self._ids(normalize_keys(column), out)
+        if out is not None and ids is not out:
+            out[...] = ids
+            return out
+        return ids
+
+    def _ids(self, arr: pa.Array, out: np.ndarray | None) -> np.ndarray:
+        if not len(self.values) or pa.types.is_null(arr.type) or arr.null_count == len(arr):
             return np.full(len(arr), UNKNOWN, dtype=np.int32)
         if self.dtype == "int" and is_string_type(arr.type):
             try:
@@ -126,7 +163,7 @@ class Vocabulary:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return self._lookup_strings(arr)
         if self.dtype == "int":
-            return self._lookup_ints(arr)
+            return self._lookup_ints(arr, out)
         return self._lookup_strings(arr if is_string_type(arr.type) else arr.cast(pa.string()))
 
     def _lookup_strings(self, arr: pa.Array) -> np.ndarray:
@@ -137,9 +174,9 @@ class Vocabulary:
         idx = pc.index_in(arr, value_set=self._value_set).fill_null(-1)
         return (idx.to_numpy(zero_copy_only=False) + FIRST_ID).astype(np.int32)
 
-    def _lookup_ints(self, arr: pa.Array) -> np.ndarray:
-        assert self._ints is not None
-        lo, hi = int(self._ints[0]), int(self._ints[-1])
+    def _lookup_ints(self, arr: pa.Array, out: np.ndarray | None) -> np.ndarray:
+        ints = self.values
+        lo, hi = int(ints[0]), int(ints[-1])
         if arr.null_count:
             # a value just below the smallest known one is unknown by construction
             arr = arr.fill_null(lo - 1 if lo > np.iinfo(np.int64).min else hi + 1)
@@ -147,10 +184,20 @@ class Vocabulary:
         lut = self._dense_lut(lo, hi)
         if lut is not None:
             table, base = lut
-            return np.take(table, v if base == 0 else v - base, mode="clip")
-        pos = np.searchsorted(self._ints, v)
-        np.minimum(pos, len(self._ints) - 1, out=pos)
-        hit = self._ints[pos] == v
+            out = np.empty(len(v), dtype=np.int32) if out is None else out
+            # np.take copies a read-only index array (Arrow's): gather in cache-sized pieces
+            for i in range(0, len(v), _GATHER_CHUNK):
+                part = v[i : i + _GATHER_CHUNK]
+                np.take(
+                    table,
+                    part if base == 0 else part - base,
+                    mode="clip",
+                    out=out[i : i + len(part)],
+                )
+            return out
+        pos = np.searchsorted(ints, v)
+        np.minimum(pos, len(ints) - 1, out=pos)
+        hit = ints[pos] == v
         return np.where(hit, pos + FIRST_ID, UNKNOWN).astype(np.int32)
 
     def _dense_lut(self, lo: int, hi: int) -> tuple[np.ndarray, int] | None:
@@ -159,14 +206,13 @@ class Vocabulary:
         ``np.take(..., mode="clip")`` sends every value outside ``[lo, hi]`` to one of those two
         ends, so a lookup is a single gather without temporaries when ``lo >= 1`` (``base = 0``).
         """
-        assert self._ints is not None
         base = min(0, lo - 1)
         length = hi - base + 2
-        if length > max(_DENSE_LUT_MAX, 8 * len(self._ints)) or lo < -(2**40) or hi > 2**40:
+        if length > max(_DENSE_LUT_MAX, 8 * len(self.values)) or lo < -(2**40) or hi > 2**40:
             return None
         if self._lut is None:
             table = np.full(length, UNKNOWN, dtype=np.int32)
-            table[self._ints - base] = np.arange(FIRST_ID, FIRST_ID + len(self._ints))
+            table[self.values - base] = np.arange(FIRST_ID, FIRST_ID + len(self.values))
             self._lut = (table, base)
         return self._lut
 
@@ -240,12 +286,8 @@ def truncated_parts(lists: pa.Array, max_len: int) -> tuple[pa.Array, np.ndarray
     return values, keep.astype(np.int32), full
 
 
-def scatter_rows(ids: np.ndarray, lengths: np.ndarray, out: np.ndarray, full: bool) -> None:
+def scatter_rows(ids: np.ndarray, lengths: np.ndarray, out: np.ndarray) -> None:
     """Write each row's ``lengths[i]`` ids (concatenated in ``ids``) left-aligned into ``out`` (B, L)."""
-    width = out.shape[1]
-    if full:
-        out[:] = ids.reshape(len(lengths), width)
-        return
     rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     starts = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
