@@ -147,10 +147,35 @@ FASTTEXT = ModelSpec(
     },
 )
 
+LR = ModelSpec(
+    name="lr",
+    config=f"{_PKG}.config:LRConfig",
+    factory=f"{_PKG}.lr:LogisticRegressionCTR",
+    task="ctr",
+    input_kind="tabular",
+    description="Logistic regression for CTR: a weight per categorical and history value, numeric weights.",
+    paper="McMahan et al. 2013, Ad Click Prediction: a View from the Trenches (the LR baseline of CTR)",
+    presets={
+        "tiny": Preset(
+            model={"init_std": 0.01},
+            description="The model itself (its size is the schema's vocabularies), for tests.",
+        ),
+    },
+    train_defaults={
+        "lr": 1e-2,
+        "epochs": 10,
+        "batch_size": 256,
+        "weight_decay": 0.0,
+        "scheduler": "constant",
+        "warmup_ratio": 0.0,
+        "early_stopping_patience": 2,
+    },
+)
+
 
 @hookimpl
 def register_models(registry):  # type: ignore[no-untyped-def]
-    for spec in (TRANSFORMER, HF_ENCODER, BILSTM, FASTTEXT):
+    for spec in (TRANSFORMER, HF_ENCODER, BILSTM, FASTTEXT, LR):
         registry.add(spec)
 
 
