@@ -151,7 +151,7 @@ class ImageProcessor(Processor):
         hints = dict(getattr(dataset, "processor_hints", None) or {})
         user = dict(getattr(data_config, "processor", None) or {})
         values = {**hints, **user}
-        explicit = getattr(model_config, "model_fields_set", set())
+        explicit: set[str] = getattr(model_config, "model_fields_set", set())
         for setting, field in (("image_size", "image_size"), ("channels", "in_channels")):
             if not hasattr(model_config, field):
                 continue
@@ -240,8 +240,8 @@ class ImageProcessor(Processor):
         pad = self.config.random_crop_padding
         if pad:
             padded = np.pad(pixels, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-            dy = rng.integers(0, 2 * pad + 1, size=b)
-            dx = rng.integers(0, 2 * pad + 1, size=b)
+            dy = np.asarray(rng.integers(0, 2 * pad + 1, size=b))
+            dx = np.asarray(rng.integers(0, 2 * pad + 1, size=b))
             rows = dy[:, None] + np.arange(h)[None, :]  # (B, H)
             cols = dx[:, None] + np.arange(w)[None, :]  # (B, W)
             pixels = padded[
@@ -251,7 +251,7 @@ class ImageProcessor(Processor):
                 cols[:, None, None, :],
             ]
         if self.config.horizontal_flip:
-            flip = rng.random(b) < 0.5
+            flip = np.asarray(rng.random(b) < 0.5)
             pixels = np.where(flip[:, None, None, None], pixels[..., ::-1], pixels)
         return np.ascontiguousarray(pixels)
 
