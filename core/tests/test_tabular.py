@@ -291,6 +291,8 @@ def test_bad_settings_name_the_problem():
         _fitted(table, categorical=["b"])
     with pytest.raises(DataError, match="not a categorical field"):
         _fitted(table, sequences={"a": "nope"})
+    with pytest.raises(DataError, match="holds lists"):
+        _fitted(pa.table({"a": [[1], [2]], "label": [0, 1]}), categorical=["a"])
     proc = _fitted(table)
     with pytest.raises(DataError, match=r"lacks the columns \['a'\]"):
         proc.encode(pa.table({"label": [0]}))

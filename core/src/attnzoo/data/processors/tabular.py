@@ -427,6 +427,12 @@ def infer_fields(settings: TabularSettings, types: Mapping[str, pa.DataType]) ->
             f"data.processor names columns {unknown} that the training split lacks "
             f"(columns: {list(types)})."
         )
+    for name in [*(settings.categorical or []), *(settings.numeric or [])]:
+        if is_list_type(types[name]):
+            raise DataError(
+                f"Column {name!r} holds lists ({types[name]}): list it under "
+                "data.processor.sequences, not as a categorical or numeric field."
+            )
     free = [c for c in types if c not in given and c not in settings.exclude]
     inferred: dict[str, list[str]] = {"categorical": [], "numeric": [], "sequences": []}
     for name in free:
