@@ -324,3 +324,23 @@ def test_registered_and_synthetic_batches_follow_the_ctr_layout():
     assert (batch["categorical"] >= 1).all() and (batch["categorical"] < sizes).all()
     settings = {k: v for k, v in proc.settings().items() if k != "schema"}
     assert TabularSettings.model_validate(settings).max_history == proc.max_history
+
+
+def test_ctr_fixture_reads_the_same_from_csv_and_parquet(tmp_path):
+    from attnzoo.data import load_local_files
+    from attnzoo.testing import make_ctr_table
+
+    encoded = []
+    for fmt in ("csv", "parquet"):
+        ds = load_local_files(make_ctr_table(tmp_path / fmt, n=200, fmt=fmt), input_kind="tabular")
+        proc = TabularProcessor.from_run(_DataConfig(exclude=["timestamp"]), ds, None)
+        proc.fit(ds)
+        encoded.append((proc.config_fields(), proc.encode(ds.splits["train"])))
+    (fields_csv, csv), (fields_parquet, parquet) = encoded
+    assert fields_csv == fields_parquet
+    assert fields_csv["sequence_fields"] == {"item_history": "item_id"}
+    assert list(fields_csv["categorical_sizes"]) == ["user_id", "item_id", "category"]
+    for key in csv.arrays:
+        np.testing.assert_array_equal(csv.arrays[key], parquet.arrays[key])
+    np.testing.assert_array_equal(csv.labels, parquet.labels)
+    assert csv.arrays["lengths"].max() > 1  # real histories, not just empty ones
