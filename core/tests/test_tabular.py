@@ -145,6 +145,17 @@ def test_vectorised_encode_equals_a_per_row_reference(string_history, monkeypatc
     }
 
 
+def test_group_ids_are_dense_per_user_and_missing_users_get_their_own():
+    train = pa.table({"item_id": [1, 2], "label": [0, 1]})
+    proc = _fitted(train)
+    table = pa.table(
+        {"item_id": [1, 2, 1, 2], "user": ["b", "a", "b", None], "label": [0, 1, 1, 0]}
+    )
+    enc = proc.encode(table, group_column="user")
+    assert enc.groups.tolist() == [0, 1, 0, -1]
+    assert enc.labels.tolist() == [0, 1, 1, 0]
+
+
 def test_fit_uses_the_training_split_only():
     train = pa.table({"item_id": [1, 2, 2], "price": [1.0, 2.0, 3.0], "label": [0, 1, 0]})
     test = pa.table({"item_id": [2, 9], "price": [100.0, 2.0], "label": [1, 0]})

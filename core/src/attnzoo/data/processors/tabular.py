@@ -198,7 +198,9 @@ class TabularProcessor(Processor):
             enc.labels = as_array(_column(table, label_column)).to_numpy(zero_copy_only=False)
             enc.labels = enc.labels.astype(np.int64)
         if group_column and group_column in columns:
-            groups = as_array(_column(table, group_column)).dictionary_encode().indices
+            groups = (
+                as_array(_column(table, group_column)).dictionary_encode().indices.fill_null(-1)
+            )
             enc.groups = groups.to_numpy(zero_copy_only=False).astype(np.int64)
         return enc
 
