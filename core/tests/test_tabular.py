@@ -145,6 +145,17 @@ def test_vectorised_encode_equals_a_per_row_reference(string_history, monkeypatc
     }
 
 
+def test_group_ids_are_dense_per_user_and_missing_users_get_their_own():
+    train = pa.table({"item_id": [1, 2], "label": [0, 1]})
+    proc = _fitted(train)
+    table = pa.table(
+        {"item_id": [1, 2, 1, 2], "user": ["b", "a", "b", None], "label": [0, 1, 1, 0]}
+    )
+    enc = proc.encode(table, group_column="user")
+    assert enc.groups.tolist() == [0, 1, 0, -1]
+    assert enc.labels.tolist() == [0, 1, 1, 0]
+
+
 def test_fit_uses_the_training_split_only():
     train = pa.table({"item_id": [1, 2, 2], "price": [1.0, 2.0, 3.0], "label": [0, 1, 0]})
     test = pa.table({"item_id": [2, 9], "price": [100.0, 2.0], "label": [1, 0]})
@@ -291,6 +302,8 @@ def test_bad_settings_name_the_problem():
         _fitted(table, categorical=["b"])
     with pytest.raises(DataError, match="not a categorical field"):
         _fitted(table, sequences={"a": "nope"})
+    with pytest.raises(DataError, match="holds lists"):
+        _fitted(pa.table({"a": [[1], [2]], "label": [0, 1]}), categorical=["a"])
     proc = _fitted(table)
     with pytest.raises(DataError, match=r"lacks the columns \['a'\]"):
         proc.encode(pa.table({"label": [0]}))
@@ -322,3 +335,23 @@ def test_registered_and_synthetic_batches_follow_the_ctr_layout():
     assert (batch["categorical"] >= 1).all() and (batch["categorical"] < sizes).all()
     settings = {k: v for k, v in proc.settings().items() if k != "schema"}
     assert TabularSettings.model_validate(settings).max_history == proc.max_history
+
+
+def test_ctr_fixture_reads_the_same_from_csv_and_parquet(tmp_path):
+    from attnzoo.data import load_local_files
+    from attnzoo.testing import make_ctr_table
+
+    encoded = []
+    for fmt in ("csv", "parquet"):
+        ds = load_local_files(make_ctr_table(tmp_path / fmt, n=200, fmt=fmt), input_kind="tabular")
+        proc = TabularProcessor.from_run(_DataConfig(exclude=["timestamp"]), ds, None)
+        proc.fit(ds)
+        encoded.append((proc.config_fields(), proc.encode(ds.splits["train"])))
+    (fields_csv, csv), (fields_parquet, parquet) = encoded
+    assert fields_csv == fields_parquet
+    assert fields_csv["sequence_fields"] == {"item_history": "item_id"}
+    assert list(fields_csv["categorical_sizes"]) == ["user_id", "item_id", "category"]
+    for key in csv.arrays:
+        np.testing.assert_array_equal(csv.arrays[key], parquet.arrays[key])
+    np.testing.assert_array_equal(csv.labels, parquet.labels)
+    assert csv.arrays["lengths"].max() > 1  # real histories, not just empty ones

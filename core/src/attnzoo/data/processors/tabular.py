@@ -198,7 +198,9 @@ class TabularProcessor(Processor):
             enc.labels = as_array(_column(table, label_column)).to_numpy(zero_copy_only=False)
             enc.labels = enc.labels.astype(np.int64)
         if group_column and group_column in columns:
-            groups = as_array(_column(table, group_column)).dictionary_encode().indices
+            groups = (
+                as_array(_column(table, group_column)).dictionary_encode().indices.fill_null(-1)
+            )
             enc.groups = groups.to_numpy(zero_copy_only=False).astype(np.int64)
         return enc
 
@@ -427,6 +429,12 @@ def infer_fields(settings: TabularSettings, types: Mapping[str, pa.DataType]) ->
             f"data.processor names columns {unknown} that the training split lacks "
             f"(columns: {list(types)})."
         )
+    for name in [*(settings.categorical or []), *(settings.numeric or [])]:
+        if is_list_type(types[name]):
+            raise DataError(
+                f"Column {name!r} holds lists ({types[name]}): list it under "
+                "data.processor.sequences, not as a categorical or numeric field."
+            )
     free = [c for c in types if c not in given and c not in settings.exclude]
     inferred: dict[str, list[str]] = {"categorical": [], "numeric": [], "sequences": []}
     for name in free:
