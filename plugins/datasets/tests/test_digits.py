@@ -8,8 +8,9 @@ from PIL import Image
 
 
 def test_digits_are_the_bundled_8x8_images_as_pngs():
-    import attnzoo
     from sklearn.datasets import load_digits
+
+    import attnzoo
 
     ds = attnzoo.load_dataset("digits")
     assert (ds.input_kind, ds.task) == ("image", "image-classification")
