@@ -104,7 +104,7 @@ def test_train_evaluate_predict_an_image_folder(image_folder, tmp_path):
     model_dir = run / "model"
     files = sorted(p.name for p in model_dir.iterdir())
     assert files == ["attnzoo.json", "config.json", "model.safetensors", "processor.json"]
-    assert not [p for p in model_dir.rglob("*") if p.suffix in (".pkl", ".pickle", ".pt", ".bin")]
+    assert not [p for p in run.rglob("*") if p.suffix in (".pkl", ".pickle", ".pt", ".bin")]
     processor = json.loads((model_dir / "processor.json").read_text())
     assert processor["kind"] == "image" and processor["image_size"] == 16
     config = json.loads((model_dir / "config.json").read_text())
