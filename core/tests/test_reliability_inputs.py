@@ -87,6 +87,27 @@ def test_an_installed_plugin_that_failed_is_not_called_missing(tiny_csv, tmp_pat
     assert "Installed but failed to load" in res.output
 
 
+def test_a_model_folder_of_a_failed_plugin_is_not_called_missing(tiny_csv, tmp_path, monkeypatch):
+    result = attnzoo.train(run_config(tiny_csv, tmp_path / "runs", epochs=1))
+    monkeypatch.setenv("ATTNZOO_STRICT_PLUGINS", "0")
+
+    def broken(registry):
+        raise ImportError("cannot import name 'Thing' from 'somelib'")
+
+    host = get_host()  # the plugin that wrote the folder is still installed, but now broken
+    host.unregister("tinyplugin")
+    host.register(
+        types.SimpleNamespace(register_models=hookimpl(broken)), "tinyplugin", "tinyplugin"
+    )
+    from attnzoo import registry
+
+    registry.reset()
+    with pytest.raises(UnavailableNameError) as err:
+        attnzoo.load_model(result["run_dir"])
+    assert "Installed but failed to load" in str(err.value)
+    assert "not installed" not in str(err.value)
+
+
 def test_an_unwritable_out_is_one_line(tiny_csv, tmp_path):
     (tmp_path / "file").write_text("not a folder")
     res = cli_run("train", "--model", "tiny", "--dataset", str(tiny_csv),

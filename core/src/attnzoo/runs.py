@@ -231,6 +231,9 @@ def read_run_yaml(path: str | Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and cmark is not None:
+            problem += f" ({context} that starts at line {cmark.line + 1}, column {cmark.column + 1})"
         raise ConfigError(
             f"{path} is not valid YAML{where}: {problem}. Fix that line (a run.yaml is a YAML "
             "mapping such as `model: tiny`, `dataset: data.csv`)."
