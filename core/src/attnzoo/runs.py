@@ -9,7 +9,8 @@
       curves.png        training curves; confusion.png for classification
       tb/               TensorBoard logs
       model/            the portable best model (see attnzoo.checkpoint)
-      state/            resume-only: optimizer, scheduler, RNG, step (trusted input)
+      state/            resume-only: optimizer, scheduler, RNG, step (safetensors/JSON/npz only)
+      .lock             held by the process training the run (see attnzoo.locks)
 """
 
 from __future__ import annotations
