@@ -110,10 +110,14 @@ class Run:
                     f"Run folder {directory} already exists. Pass --resume to continue it, "
                     "--overwrite to replace it, or choose another --name/--out."
                 )
+            # checked before locking: never create even a lock file in a foreign folder
             if overwrite:
-                check_removable(
-                    directory
-                )  # before locking: never create a file in a foreign folder
+                check_removable(directory)
+            elif not (directory / "run.yaml").is_file():
+                raise RunFolderError(
+                    f"Cannot resume {directory}: it has no run.yaml, so it is not an attnzoo run "
+                    "folder. Nothing was changed. Choose another --name or --out."
+                )
             lock = RunLock.acquire(directory)
             try:
                 if resume:
@@ -234,7 +238,9 @@ def read_run_yaml(path: str | Path) -> dict[str, Any]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context and cmark is not None:
-            problem += f" ({context} that starts at line {cmark.line + 1}, column {cmark.column + 1})"
+            problem += (
+                f" ({context} that starts at line {cmark.line + 1}, column {cmark.column + 1})"
+            )
         raise ConfigError(
             f"{path} is not valid YAML{where}: {problem}. Fix that line (a run.yaml is a YAML "
             "mapping such as `model: tiny`, `dataset: data.csv`)."
