@@ -201,3 +201,17 @@ def test_a_full_disk_says_where_and_keeps_the_last_state_resumable(tiny_csv, tmp
     assert out["state"]["epoch"] == 2  # the last complete state: after epoch 1
     assert out["resumed"] == "completed"
     assert not Path(disk / "runs").exists()  # the tmpfs lived in the child's namespace only
+
+
+def test_resume_with_nothing_to_resume_says_so(tiny_csv, tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="attnzoo.runs"):
+        result = attnzoo.train(run_config(tiny_csv, tmp_path / "runs", epochs=1), resume=True)
+    assert result["status"] == "completed"
+    assert any("nothing to resume" in r.getMessage() for r in caplog.records)
+
+
+def test_a_folder_left_with_only_its_lock_is_a_fresh_start(tiny_csv, tmp_path):
+    (tmp_path / "runs" / "r").mkdir(parents=True)
+    (tmp_path / "runs" / "r" / ".lock").write_text("")  # a start that died before run.yaml
+    result = attnzoo.train(run_config(tiny_csv, tmp_path / "runs", epochs=1))
+    assert result["status"] == "completed"

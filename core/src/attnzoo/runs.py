@@ -104,7 +104,7 @@ class Run:
             raise RunFolderError(
                 f"{directory} is a file, not a run folder. Choose another --name or --out."
             )
-        if directory.exists() and any(directory.iterdir()):
+        if directory.exists() and any(e.name != LOCK_NAME for e in directory.iterdir()):
             if not resume and not overwrite:
                 raise RunFolderError(
                     f"Run folder {directory} already exists. Pass --resume to continue it, "
@@ -127,6 +127,8 @@ class Run:
                 lock.release()
                 raise
         else:
+            if resume:
+                logger.warning("--resume: nothing to resume in %s; starting a new run.", directory)
             directory.mkdir(parents=True, exist_ok=True)
             lock = RunLock.acquire(directory)
         try:
