@@ -87,6 +87,27 @@ def test_an_installed_plugin_that_failed_is_not_called_missing(tiny_csv, tmp_pat
     assert "Installed but failed to load" in res.output
 
 
+def test_a_model_folder_of_a_failed_plugin_is_not_called_missing(tiny_csv, tmp_path, monkeypatch):
+    result = attnzoo.train(run_config(tiny_csv, tmp_path / "runs", epochs=1))
+    monkeypatch.setenv("ATTNZOO_STRICT_PLUGINS", "0")
+
+    def broken(registry):
+        raise ImportError("cannot import name 'Thing' from 'somelib'")
+
+    host = get_host()  # the plugin that wrote the folder is still installed, but now broken
+    host.unregister("tinyplugin")
+    host.register(
+        types.SimpleNamespace(register_models=hookimpl(broken)), "tinyplugin", "tinyplugin"
+    )
+    from attnzoo import registry
+
+    registry.reset()
+    with pytest.raises(UnavailableNameError) as err:
+        attnzoo.load_model(result["run_dir"])
+    assert "Installed but failed to load" in str(err.value)
+    assert "not installed" not in str(err.value)
+
+
 def test_an_unwritable_out_is_one_line(tiny_csv, tmp_path):
     (tmp_path / "file").write_text("not a folder")
     res = cli_run("train", "--model", "tiny", "--dataset", str(tiny_csv),
@@ -180,3 +201,17 @@ def test_a_full_disk_says_where_and_keeps_the_last_state_resumable(tiny_csv, tmp
     assert out["state"]["epoch"] == 2  # the last complete state: after epoch 1
     assert out["resumed"] == "completed"
     assert not Path(disk / "runs").exists()  # the tmpfs lived in the child's namespace only
+
+
+def test_resume_with_nothing_to_resume_says_so(tiny_csv, tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="attnzoo.runs"):
+        result = attnzoo.train(run_config(tiny_csv, tmp_path / "runs", epochs=1), resume=True)
+    assert result["status"] == "completed"
+    assert any("nothing to resume" in r.getMessage() for r in caplog.records)
+
+
+def test_a_folder_left_with_only_its_lock_is_a_fresh_start(tiny_csv, tmp_path):
+    (tmp_path / "runs" / "r").mkdir(parents=True)
+    (tmp_path / "runs" / "r" / ".lock").write_text("")  # a start that died before run.yaml
+    result = attnzoo.train(run_config(tiny_csv, tmp_path / "runs", epochs=1))
+    assert result["status"] == "completed"

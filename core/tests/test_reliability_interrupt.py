@@ -43,6 +43,8 @@ def _config(tiny_csv, out):
 def test_ctrl_c_saves_state_at_the_current_step_and_exits_130(tiny_csv, tmp_path):
     cfg = _config(tiny_csv, tmp_path / "runs")
     (tmp_path / "run.yaml").write_text(json.dumps(cfg))
+    # a background job starts with SIGINT ignored: what must come back is what was there
+    handler_before = signal.getsignal(signal.SIGINT)
     host = get_host()
     host.register(CtrlC(), "ctrl-c")
     try:
@@ -57,7 +59,7 @@ def test_ctrl_c_saves_state_at_the_current_step_and_exits_130(tiny_csv, tmp_path
     progress = json.loads((run / "state" / "trainer.json").read_text())["progress"]
     assert (progress["epoch"], progress["step_in_epoch"], progress["global_step"]) == (1, 3, 3)
     assert not (run / "final.json").exists()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is handler_before  # handler restored
 
     resumed = attnzoo.train(run / "run.yaml", resume=True)
     straight = attnzoo.train({**cfg, "out_dir": str(tmp_path / "straight")})

@@ -255,3 +255,12 @@ def test_bad_run_yaml_name_is_refused_before_anything_is_written(tiny_csv, tmp_p
     with pytest.raises(ConfigError, match="one path component"):
         attnzoo.train(bad)
     assert snapshot(tmp_path) == before
+
+
+def test_resume_into_a_folder_that_is_not_a_run_changes_nothing(tiny_csv, tmp_path):
+    (tmp_path / "runs" / "r").mkdir(parents=True)
+    (tmp_path / "runs" / "r" / "data.bin").write_bytes(b"\x00" * 8)
+    before = snapshot(tmp_path)
+    with pytest.raises(RunFolderError, match="no run.yaml, so it is not an attnzoo run folder"):
+        attnzoo.train(run_config(tiny_csv, tmp_path / "runs", epochs=1), resume=True)
+    assert snapshot(tmp_path) == before  # not even a lock file

@@ -9,7 +9,8 @@
       curves.png        training curves; confusion.png for classification
       tb/               TensorBoard logs
       model/            the portable best model (see attnzoo.checkpoint)
-      state/            resume-only: optimizer, scheduler, RNG, step (trusted input)
+      state/            resume-only: optimizer, scheduler, RNG, step (safetensors/JSON/npz only)
+      .lock             held by the process training the run (see attnzoo.locks)
 """
 
 from __future__ import annotations
@@ -103,16 +104,20 @@ class Run:
             raise RunFolderError(
                 f"{directory} is a file, not a run folder. Choose another --name or --out."
             )
-        if directory.exists() and any(directory.iterdir()):
+        if directory.exists() and any(e.name != LOCK_NAME for e in directory.iterdir()):
             if not resume and not overwrite:
                 raise RunFolderError(
                     f"Run folder {directory} already exists. Pass --resume to continue it, "
                     "--overwrite to replace it, or choose another --name/--out."
                 )
+            # checked before locking: never create even a lock file in a foreign folder
             if overwrite:
-                check_removable(
-                    directory
-                )  # before locking: never create a file in a foreign folder
+                check_removable(directory)
+            elif not (directory / "run.yaml").is_file():
+                raise RunFolderError(
+                    f"Cannot resume {directory}: it has no run.yaml, so it is not an attnzoo run "
+                    "folder. Nothing was changed. Choose another --name or --out."
+                )
             lock = RunLock.acquire(directory)
             try:
                 if resume:
@@ -122,6 +127,8 @@ class Run:
                 lock.release()
                 raise
         else:
+            if resume:
+                logger.warning("--resume: nothing to resume in %s; starting a new run.", directory)
             directory.mkdir(parents=True, exist_ok=True)
             lock = RunLock.acquire(directory)
         try:
@@ -231,6 +238,11 @@ def read_run_yaml(path: str | Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and cmark is not None:
+            problem += (
+                f" ({context} that starts at line {cmark.line + 1}, column {cmark.column + 1})"
+            )
         raise ConfigError(
             f"{path} is not valid YAML{where}: {problem}. Fix that line (a run.yaml is a YAML "
             "mapping such as `model: tiny`, `dataset: data.csv`)."

@@ -142,11 +142,14 @@ def info(target: str, as_json: bool) -> None:
 
         out: dict = {"path": str(path)}
         if (path / "run.yaml").exists():
-            import yaml
+            from attnzoo.runs import read_run_yaml
 
-            out["run"] = yaml.safe_load((path / "run.yaml").read_text())
+            out["run"] = read_run_yaml(path / "run.yaml")
             if (path / "final.json").exists():
-                out["final"] = _json.loads((path / "final.json").read_text())
+                try:
+                    out["final"] = _json.loads((path / "final.json").read_text())
+                except (ValueError, OSError) as exc:
+                    out["final_error"] = f"{path / 'final.json'} is not valid JSON: {exc}"
             if (path / "metrics.jsonl").exists():
                 out["epochs"] = sum(
                     1 for line in (path / "metrics.jsonl").read_text().splitlines() if line.strip()
