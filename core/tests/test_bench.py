@@ -295,3 +295,26 @@ def test_scaling_sweep_measures_each_length_and_writes_outputs(tmp_path):
         show_progress=False,
     )
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "points").glob("*.json")} == mtimes
+
+
+def test_models_pair_only_with_datasets_of_their_input_kind(tiny_csv):
+    import types
+
+    from attnzoo import hookimpl
+    from attnzoo.errors import ConfigError
+    from attnzoo.plugins import get_host
+    from attnzoo.registry import reset
+    from attnzoo.specs import DatasetSpec
+
+    def register_datasets(registry):
+        registry.add(DatasetSpec("clicks", "tinymodels:Tiny", task="ctr", input_kind="tabular"))
+
+    get_host().register(
+        types.SimpleNamespace(register_datasets=hookimpl(register_datasets)), "clickdata"
+    )
+    reset()
+    m = build_matrix(None, models=["tiny"], datasets=[str(tiny_csv), "clicks"], seeds=1)
+    assert {c.dataset for c in m.cells} == {str(tiny_csv)}
+    assert any("skipped tiny on clicks" in n and "'tabular'" in n for n in m.notes)
+    with pytest.raises(ConfigError, match="No installed model reads"):
+        build_matrix(None, datasets=["clicks"], seeds=1)

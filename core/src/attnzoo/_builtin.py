@@ -23,6 +23,12 @@ def register_input_kinds(registry):  # type: ignore[no-untyped-def]
 
 INPUT_KINDS = [
     ("text", "attnzoo.data.processors.text:TextProcessor", "texts or token-id streams"),
+    (
+        "tabular",
+        "attnzoo.data.processors.tabular:TabularProcessor",
+        "CTR tables: categorical, numeric and behaviour-sequence fields",
+    ),
+    ("image", "attnzoo.data.processors.image:ImageProcessor", "images: pixel_values (B, C, H, W)"),
 ]
 
 

@@ -99,11 +99,15 @@ def load_model(directory: str | Path) -> Any:
     return loaded
 
 
-def load_dataset(name: str, **args: Any) -> Any:
-    """A registered dataset recipe, a local CSV/JSONL/Parquet file or folder, or ``hf:<name>``."""
+def load_dataset(name: str, *, input_kind: str = "text", **args: Any) -> Any:
+    """A registered dataset recipe, a local CSV/JSONL/Parquet file or folder, or ``hf:<name>``.
+
+    Files and folders are read as ``input_kind`` (``"tabular"`` for a click table, ``"image"``
+    for a class-per-subfolder image folder); a recipe knows its own kind.
+    """
     from attnzoo.data import resolve_dataset
 
-    return resolve_dataset(name, args)
+    return resolve_dataset(name, args, input_kind=input_kind)
 
 
 # ---------------------------------------------------------------------------------------
@@ -294,9 +298,12 @@ def train(
         "processor": processor,
         "extra": {
             "labels": data.label_names,
-            "max_length": cfg.data.max_length,
-            "pretokenized": ds.pretokenized,
             "dataset": cfg.dataset,
+            **(
+                {"max_length": cfg.data.max_length, "pretokenized": ds.pretokenized}
+                if spec.input_kind == "text"
+                else {}
+            ),
         },
     }
     t0 = time.perf_counter()

@@ -55,7 +55,8 @@ class CTRConfig(ModelConfig):
     Batches hold ``categorical`` (B, F) int64 ids in ``categorical_sizes`` order (0 = padding,
     1 = unknown), ``numeric`` (B, N) float32 in ``numeric_fields`` order, and ``sequences``
     (B, S, L) int64 with ``sequence_mask`` (B, S, L) in ``sequence_fields`` order; a sequence
-    field's ids index the vocabulary of the categorical field it shares.
+    field's ids index the vocabulary of the categorical field it shares (or, mapped to
+    itself, its own vocabulary of ``sequence_sizes[name]`` ids).
     """
 
     categorical_sizes: dict[str, int] = Field(
@@ -68,6 +69,11 @@ class CTRConfig(ModelConfig):
     sequence_fields: dict[str, str] = Field(
         default_factory=dict,
         description="Behaviour sequences and the categorical field whose vocabulary each shares; set from the schema.",
+    )
+    sequence_sizes: dict[str, int] = Field(
+        default_factory=dict,
+        description="Vocabulary size of each sequence field with its own vocabulary (one mapped to "
+        "itself in sequence_fields); set from the schema.",
     )
     max_history: int = Field(
         50, ge=1, description="Length L of every behaviour sequence; set from the schema."

@@ -127,7 +127,7 @@ class Registry:
         if existing is None and clash is None:
             table[spec.name] = spec
             return
-        owners = clash if clash is not None else [existing.plugin]
+        owners = clash if clash is not None else [existing.plugin]  # type: ignore[union-attr]
         if spec.plugin in owners:  # the same plugin twice: its own bug, not a clash
             raise PluginError(f"{kind} {spec.name!r} is registered twice by {spec.plugin!r}.")
         owners.append(spec.plugin)

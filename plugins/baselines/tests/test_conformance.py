@@ -23,3 +23,8 @@ class TestBiLSTMConformance(ModelConformance):
 class TestFastTextConformance(ModelConformance):
     model_name = "fasttext.tiny"
     distribution = "attnzoo-baselines"
+
+
+class TestLRConformance(ModelConformance):
+    model_name = "lr.tiny"
+    distribution = "attnzoo-baselines"

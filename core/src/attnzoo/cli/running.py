@@ -56,7 +56,7 @@ def train(
     from attnzoo.api import train as train_run
     from attnzoo.cli.overrides import apply_overrides
     from attnzoo.errors import TrainingInterrupted
-    from attnzoo.runs import read_run_yaml, run_location
+    from attnzoo.runs import check_run_name, read_run_yaml, run_location
 
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other.")
@@ -82,6 +82,8 @@ def train(
         config["out_dir"] = str(out_dir)
     if name is not None:
         config["name"] = name
+    if isinstance(config.get("name"), str) and config["name"]:
+        check_run_name(config["name"], str(config.get("out_dir", "runs")))  # before data loads
     try:
         result = train_run(config, overwrite=overwrite, resume=resume)
     except TrainingInterrupted as exc:

@@ -216,6 +216,10 @@ def resolve_dataset(
     if path.suffix.lower() in FILE_SUFFIXES or path.is_dir() or os.sep in name:
         if not path.exists():
             raise DataError(f"Dataset path {name!r} does not exist.")
+        if input_kind == "image" and path.is_dir():
+            from attnzoo.data.images import load_image_folder
+
+            return load_image_folder(path, label_column=label_column)
         return load_local_files(
             path, text_column=text_column, label_column=label_column, input_kind=input_kind
         )

@@ -173,7 +173,7 @@ def _read_json(path: Path) -> Any:
     except ValueError as exc:
         if "corresponds to no data" in str(exc):
             raise DataError(f"Data file {str(path)!r} has no rows.") from None
-        first = exc
+        first: Exception = exc
     except Exception as exc:  # pyarrow refuses NaN, mixed types, non-objects: find out which
         first = exc
     rows = _json_rows(path)

@@ -273,7 +273,7 @@ class TensorFlowBackend:
                 # a resumed epoch: combine with the batches trained before the kill (Keras
                 # restarted its running means), so the row covers the whole epoch, as in torch
                 train_loss, train_accuracy = epoch_means(
-                    progress,
+                    steps.before,
                     float(history.history["loss"][-1]),
                     float(history.history["accuracy"][-1]),
                     counts["samples"],
@@ -515,18 +515,18 @@ class Plateau:
 
 
 def epoch_means(
-    progress: dict[str, Any], loss: float, accuracy: float, samples: int
+    before: dict[str, Any], loss: float, accuracy: float, samples: int
 ) -> tuple[float, float]:
     """The whole epoch's train loss and accuracy: Keras' means over this ``fit`` call's
-    ``samples``, merged with the sums saved before a mid-epoch resume (Keras weights both by
-    batch size)."""
-    seen = progress.get("seen", 0)
+    ``samples``, merged with ``before``, the sums a mid-epoch resume carried in (Keras weights
+    both by batch size)."""
+    seen = before.get("seen", 0)
     if not seen:
         return loss, accuracy
     n = seen + samples
     return (
-        (progress["loss_sum"] + loss * samples) / n,
-        (progress["correct"] + accuracy * samples) / n,
+        (before["loss_sum"] + loss * samples) / n,
+        (before["correct"] + accuracy * samples) / n,
     )
 
 

@@ -1,8 +1,9 @@
 """Configs of the baseline models.
 
-Pure pydantic: importing this module never imports torch or transformers. Each config
+Pure pydantic: importing this module never imports torch or transformers. Each text config
 subclasses :class:`attnzoo.config.TextClassifierConfig`, whose ``vocab_size``,
-``num_classes``, ``pad_token_id`` and ``max_seq_len`` the trainer fills in.
+``num_classes``, ``pad_token_id`` and ``max_seq_len`` the trainer fills in; each CTR config
+subclasses :class:`attnzoo.config.CTRConfig`, whose fields come from the tabular schema.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from attnzoo.config import TextClassifierConfig
+from attnzoo.config import CTRConfig, TextClassifierConfig
 
 # ---------------------------------------------------------------------------------------
 # transformer
@@ -228,4 +229,17 @@ class FastTextConfig(TextClassifierConfig):
     )
     dropout: float = Field(
         0.0, ge=0, lt=1, description="Dropout on the mean embedding before the head."
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# lr (CTR)
+# ---------------------------------------------------------------------------------------
+
+
+class LRConfig(CTRConfig):
+    """Logistic regression on CTR fields: one weight per categorical and sequence value."""
+
+    init_std: float = Field(
+        0.01, ge=0, description="Standard deviation of the initial weights (bias starts at 0)."
     )
