@@ -219,14 +219,17 @@ def _pack(seqs: Sequence[np.ndarray]) -> Encoded:
 
 
 def encode_texts(
-    tokenizer: Any, texts: Sequence[str], max_length: int, chunk: int = 4096
+    tokenizer: Any, texts: Sequence[str], max_length: int, chunk: int = 4096, fast: bool = True
 ) -> list[np.ndarray]:
     """Token ids per text, truncated to ``max_length``; an empty text becomes one [UNK].
 
-    Long texts are cut at a space after ``max_length * 16`` characters before encoding (a
-    whitespace-splitting tokenizer gives the same first tokens for the head as for the whole
-    text); a head that yields fewer than ``max_length`` tokens is encoded again in full.
+    The pipelines attnzoo trains (``wordpiece``, ``word``) take an exact fast path for the
+    texts it can handle (see :mod:`attnzoo.data.processors.text_fast`). Other texts are encoded
+    by ``tokenizers``; long ones are cut at a space after ``max_length * 16`` characters before
+    encoding (a whitespace-splitting tokenizer gives the same first tokens for the head as for
+    the whole text); a head that yields fewer than ``max_length`` tokens is encoded again in full.
     """
+    from attnzoo.data.processors.text_fast import encode_fast, pipeline
     from attnzoo.data.tokenizer import UNK
 
     if max_length < 1:
@@ -234,6 +237,15 @@ def encode_texts(
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length)
     empty = np.asarray([tokenizer.token_to_id(UNK) or 0], dtype=np.int64)
+    kind = pipeline(tokenizer) if fast else None
+    if kind is not None:
+        texts = [str(t) for t in texts]
+        fast_ids, left = encode_fast(tokenizer, texts, max_length, kind, empty)
+        if left:
+            rest = encode_texts(tokenizer, [texts[i] for i in left], max_length, chunk, fast=False)
+            for i, ids in zip(left, rest, strict=True):
+                fast_ids[i] = ids
+        return [ids for ids in fast_ids if ids is not None]
     can_cut = tokenizer.pre_tokenizer is not None
     budget = max_length * _CHARS_PER_TOKEN
     batch_encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
