@@ -71,7 +71,9 @@ class DSPArch(PolaArch):
     n_heads: int = Field(
         8, ge=1, description="Attention heads h (seed default 8); d = d_model / h must be even."
     )
-    qkv_bias: bool = Field(False, description="Bias in the per-scale qkv projections (seed: False).")
+    qkv_bias: bool = Field(
+        False, description="Bias in the per-scale qkv projections (seed: False)."
+    )
     spectral_modes: int = Field(
         16,
         ge=1,
@@ -98,6 +100,19 @@ class DSPArch(PolaArch):
         description="'inside': per-scale softplus temperature divides q, k before the power map (so it "
         "acts); 'none': no temperature (the seed's division after the power map cancels exactly).",
     )
+    power: Literal["seed", "pola"] = Field(
+        "seed",
+        description="Per-scale channel powers: 'seed' p = 1 + |w| (unbounded); 'pola' p = 1 + alpha * "
+        "sigmoid(w) in (1, 1 + alpha). Both start at p = 1 + 1/2^s. alpha is used only by 'pola'.",
+    )
+
+    @model_validator(mode="after")
+    def _check_power(self) -> DSPArch:
+        if self.power == "pola" and self.alpha <= 1:
+            raise ValueError(
+                f"power='pola' needs alpha > 1 (p starts at 2 on the first scale), got alpha={self.alpha}."
+            )
+        return self
 
 
 class PolaConfig(TextClassifierConfig, PolaArch):

@@ -40,14 +40,16 @@ from attnzoo_dsp.layers import (
 # ------------------------------------------------------------------------------------------
 
 
-def token_dft_basis(lengths: torch.Tensor, n: int, modes: int) -> torch.Tensor:
+def token_dft_basis(
+    lengths: torch.Tensor, n: int, modes: int, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """``exp(-2 pi i m t / n_b)`` for t < n_b and m < min(modes, n_b), else 0: (B, M, N) complex."""
-    t = torch.arange(n, device=lengths.device, dtype=torch.float32)
-    m = torch.arange(modes, device=lengths.device, dtype=torch.float32)
-    nb = lengths.to(torch.float32).clamp_min(1)[:, None, None]  # (B, 1, 1)
+    t = torch.arange(n, device=lengths.device, dtype=dtype)
+    m = torch.arange(modes, device=lengths.device, dtype=dtype)
+    nb = lengths.to(dtype).clamp_min(1)[:, None, None]  # (B, 1, 1)
     phase = 2 * math.pi * m[None, :, None] * t[None, None, :] / nb  # (B, M, N)
     valid = (t[None, None, :] < nb) & (m[None, :, None] < nb)
-    return torch.polar(valid.to(torch.float32), -phase)
+    return torch.polar(valid.to(dtype), -phase)
 
 
 class SpectralPolarityMixer(nn.Module):
@@ -79,11 +81,12 @@ class SpectralPolarityMixer(nn.Module):
         """``u`` (B, h, N, d), zero at padded tokens; ``lengths`` (B,) valid tokens per row."""
         b, h, n, d = u.shape
         mt, mc = min(self.modes, n), self.channel_modes
-        basis = token_dft_basis(lengths, n, mt)  # (B, Mt, N)
-        uc = torch.fft.rfft(u.float(), dim=-1)[..., :mc]  # (B, h, N, Mc)
+        real = torch.promote_types(u.dtype, torch.float32)  # FFTs in float32 at least
+        basis = token_dft_basis(lengths, n, mt, real)  # (B, Mt, N)
+        uc = torch.fft.rfft(u.to(real), dim=-1)[..., :mc]  # (B, h, N, Mc)
         spec = torch.einsum("bmt,bhtc->bhmc", basis, uc)  # (B, h, Mt, Mc)
-        spec = spec * self.spectrum_weights(mt)
-        nb = lengths.to(torch.float32).clamp_min(1).view(b, 1, 1, 1)
+        spec = spec * self.spectrum_weights(mt).to(spec.dtype)
+        nb = lengths.to(real).clamp_min(1).view(b, 1, 1, 1)
         z = torch.einsum("bmt,bhmc->bhtc", basis.conj(), spec) / nb  # inverse token DFT
         z = torch.cat([z, z.new_zeros(b, h, n, d // 2 + 1 - mc)], dim=-1)
         return torch.fft.irfft(z, n=d, dim=-1).to(u.dtype)  # (B, h, N, d)
@@ -154,7 +157,7 @@ class ContextEncoder(nn.Module):
         if self.kind == "seed":
             ctx = ctx + F.pad(self._lstm(x, mask), (0, c - 2 * (c // 4)))
             pad = None if mask is None else ~mask.bool()
-            att, _ = self.mha(x, x, x, key_padding_mask=pad, need_weights=False)
+            att, _ = self.mha(x, x, x, key_padding_mask=pad)  # the seed call: weights returned
             ctx = ctx + masked_mean_tokens(att, mask)
         return torch.sigmoid(self.mlp(ctx)).view(b, self.num_heads, self.num_scales)
 
@@ -222,6 +225,8 @@ class DSPAttention(nn.Module):
         scale_mixer: str = "softmax",
         adaptive_beta: float = 0.1,
         temperature: str = "inside",
+        power: str = "seed",
+        alpha: float = 4.0,
     ) -> None:
         super().__init__()
         if dim % num_heads or (dim // num_heads) % 2:
@@ -238,13 +243,21 @@ class DSPAttention(nn.Module):
             nn.Linear(dim, 3 * dim, bias=qkv_bias) for _ in range(num_scales)
         )
         self.spectral = SpectralPolarityMixer(num_heads, self.head_dim, spectral_modes)
-        # p_s = 1 + |w_s|, w_s (h, d) initialised to 1 / 2^s (p = 2, 1.5, 1.25, ...)
+        self.power, self.alpha = power, alpha
+        # p_s starts at 1 + 1 / 2^s (2, 1.5, 1.25, ...): "seed" p = 1 + |w| with w = 1 / 2^s;
+        # "pola" p = 1 + alpha * sigmoid(w) with the w that gives the same p
+        if power == "pola" and alpha <= 1:
+            raise ValueError(f"power='pola' needs alpha > 1 to start at p = 2, got alpha={alpha}.")
+        init = [
+            0.5**s if power == "seed" else -math.log(alpha * 2**s - 1) for s in range(num_scales)
+        ]
         self.power_weights = nn.Parameter(
-            torch.stack([torch.full((num_heads, self.head_dim), 0.5**s) for s in range(num_scales)])
+            torch.stack([torch.full((num_heads, self.head_dim), w) for w in init])
         )
-        self.scale_temperatures = nn.Parameter(
-            torch.tensor([1.0 / (s + 1) for s in range(num_scales)])
-        )
+        if temperature == "inside":
+            self.scale_temperatures = nn.Parameter(
+                torch.tensor([1.0 / (s + 1) for s in range(num_scales)])
+            )
         self.mix_logits = nn.Parameter(torch.zeros(num_scales))
         self.register_buffer("grad_norm_ema", torch.ones(num_scales))
         self.conv = MultiKernelConv(self.head_dim, kernel_size, ndim)
@@ -255,6 +268,12 @@ class DSPAttention(nn.Module):
     def _heads(self, t: torch.Tensor) -> torch.Tensor:
         b, n, _ = t.shape
         return t.reshape(b, n, self.num_heads, self.head_dim).transpose(1, 2)  # (B, h, N, d)
+
+    def p(self, s: int) -> torch.Tensor:
+        """Channel-wise power of scale ``s``, shape (1, h, 1, d)."""
+        w = self.power_weights[s]
+        p = 1 + (w.abs() if self.power == "seed" else self.alpha * torch.sigmoid(w))
+        return p[None, :, None, :]
 
     def scale_weights(self) -> torch.Tensor:
         """Mixing weights of the S scales (sum to one)."""
@@ -284,8 +303,7 @@ class DSPAttention(nn.Module):
         if self.temperature == "inside":
             tau = F.softplus(self.scale_temperatures[s])
             q, k = q / tau, k / tau
-        power = (1 + self.power_weights[s].abs())[None, :, None, :]  # (1, h, 1, d)
-        q_sim, q_opp, kk = split_streams(q, k, power)
+        q_sim, q_opp, kk = split_streams(q, k, self.p(s))
         if keep is not None:
             kk = kk * keep
         count = masked_count(mask, b, n, x.device)
@@ -307,9 +325,7 @@ class DSPAttention(nn.Module):
         """``x`` (B, N, C); ``mask`` (B, N) nonzero at real tokens; ``grid`` (H, W) for ndim=2."""
         b, n, c = x.shape
         check_grid(n, grid, self.ndim)
-        lengths = (
-            torch.full((b,), n, device=x.device) if mask is None else mask.sum(1).clamp_min(1)
-        )
+        lengths = torch.full((b,), n, device=x.device) if mask is None else mask.sum(1).clamp_min(1)
         coeff = self.context(x, mask)  # (B, h, S)
         weights = self.scale_weights()
         combined = x.new_zeros(b, self.num_heads, n, self.head_dim)

@@ -104,9 +104,7 @@ def depthwise_conv(channels: int, kernel_size: int, ndim: int) -> nn.Module:
     )
 
 
-def apply_per_head(
-    conv: nn.Module, v: torch.Tensor, grid: tuple[int, int] | None
-) -> torch.Tensor:
+def apply_per_head(conv: nn.Module, v: torch.Tensor, grid: tuple[int, int] | None) -> torch.Tensor:
     """Run a d-channel depthwise ``conv`` on v (B, h, N, d) with heads folded into the batch."""
     b, h, n, d = v.shape
     x = v.transpose(-2, -1).reshape(b * h, d, n)  # (B*h, d, N)

@@ -12,8 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attnzoo_dsp.config import DSPArch, DSPConfig, DSPImageConfig, PolaArch, PolaConfig
-from attnzoo_dsp.config import PolaImageConfig
+from attnzoo_dsp.config import (
+    DSPArch,
+    DSPConfig,
+    DSPImageConfig,
+    PolaArch,
+    PolaConfig,
+    PolaImageConfig,
+)
 from attnzoo_dsp.dsp_layers import DSPAttention, masked_mean_tokens
 from attnzoo_dsp.layers import PolaLinearAttention, trunc_normal_init
 
@@ -41,6 +47,8 @@ def make_attention(config: PolaArch, ndim: int, max_len: int) -> nn.Module:
             scale_mixer=config.scale_mixer,
             adaptive_beta=config.adaptive_beta,
             temperature=config.temperature,
+            power=config.power,
+            alpha=config.alpha,
         )
     return PolaLinearAttention(
         config.d_model,

@@ -60,7 +60,8 @@ DSP = ModelSpec(
             description="2 x 32-wide layers, 4 modes, 2 scales, for tests.",
         ),
         "lra": Preset(
-            model=_LRA, description="LRA size (width 512, 8 heads, 4 layers, MLP 1024, 2048 tokens)."
+            model=_LRA,
+            description="LRA size (width 512, 8 heads, 4 layers, MLP 1024, 2048 tokens).",
         ),
         "seed": Preset(
             model={"context": "seed"},
