@@ -25,7 +25,7 @@ TRAIN_DEFAULTS = {
     "early_stopping_patience": 4,
 }
 
-_TINY = {"d_model": 32, "n_heads": 2, "n_layers": 2, "d_ff": 64, "max_seq_len": 128}
+_TINY = {"d_model": 32, "n_heads": 2, "n_layers": 2, "d_ff": 64, "max_seq_len": 512}
 # The LRA ListOps/Text transformer of the baselines' `transformer.lra` (same width and depth).
 _LRA = {"d_model": 512, "n_heads": 8, "n_layers": 4, "d_ff": 1024, "max_seq_len": 2048}
 
