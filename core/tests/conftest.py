@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ os.environ.setdefault("ATTNZOO_STRICT_PLUGINS", "1")
 os.environ["ATTNZOO_LOAD_PLUGINS"] = ""
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# trained tokenizers are cached by content: keep the tests' cache out of the user's home
+os.environ.setdefault("ATTNZOO_CACHE", tempfile.mkdtemp(prefix="attnzoo-test-cache-"))
 
 
 @pytest.fixture(autouse=True)

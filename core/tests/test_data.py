@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from attnzoo.data import build_tokenizer, load_local_files, prepare_data
-from attnzoo.data.dataset import stratified_split
+from attnzoo.data.processors.text import TextProcessor
+from attnzoo.data.splits import stratified_split
 from attnzoo.errors import ConfigError, DataError
 from attnzoo.testing.data import make_text_dataset
 
@@ -135,9 +136,9 @@ def test_pretrained_tokenizer_needs_a_path():
 def test_batches_pad_to_longest_in_batch_and_truncate(tmp_path):
     ds = load_local_files(make_text_dataset(tmp_path, n=30)).ensure_splits(0.2, 0.2, 0)
     tok = build_tokenizer("word", ds.splits["train"]["text"], vocab_size=200)
-    data = prepare_data(ds, tok, max_length=8)
-    lengths = [len(x) for x in data.ids["train"]]
-    assert max(lengths) == 8
+    data = prepare_data(ds, TextProcessor(tok, max_length=8))
+    offsets = data.encoded["train"].arrays["offsets"]
+    assert np.diff(offsets).max() == 8
     batches = list(data.batches("train", batch_size=4))
     for b in batches:
         assert set(b) == {"input_ids", "attention_mask", "labels"}
@@ -153,7 +154,7 @@ def test_batches_pad_to_longest_in_batch_and_truncate(tmp_path):
     with pytest.raises(DE, match="batch_size must be positive"):
         next(data.batches("train", 0))
     with pytest.raises(DE, match="max_length must be positive"):
-        prepare_data(ds, tok, max_length=0)
+        prepare_data(ds, TextProcessor(tok, max_length=0))
 
 
 def test_hub_dataset_offline_fails_fast_with_a_fix(monkeypatch):

@@ -6,7 +6,12 @@ import pytest
 
 import attnzoo
 from attnzoo import hookimpl
-from attnzoo.errors import DuplicateNameError, PluginError, UnknownNameError
+from attnzoo.errors import (
+    DuplicateNameError,
+    PluginError,
+    UnavailableNameError,
+    UnknownNameError,
+)
 from attnzoo.plugins import get_host, reset
 from attnzoo.specs import ModelSpec
 
@@ -41,12 +46,15 @@ def test_unknown_model_suggests_close_matches_and_lists_failures():
         from attnzoo import registry
 
         registry.reset()
-        with pytest.raises(UnknownNameError) as err:
+        # not UnknownNameError: a model folder's loader would then call the plugin "not
+        # installed", while it is installed and broken
+        with pytest.raises(UnavailableNameError) as err:
             attnzoo.create_model("tinyy")
     msg = str(err.value)
     assert "Did you mean: 'tiny'" in msg
     assert "Installed models: tiny" in msg
-    assert "brokenplug" in msg and "boom" in msg
+    assert "brokenplug" in msg and "boom" in msg and "Installed but failed to load" in msg
+    assert "not installed" not in msg and "may need its package" not in msg
 
 
 def test_unknown_preset():

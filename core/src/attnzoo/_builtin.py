@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from attnzoo.hookspecs import hookimpl
-from attnzoo.specs import MetricSpec, TrainerSpec
+from attnzoo.specs import InputKindSpec, MetricSpec, TrainerSpec
 
 
 @hookimpl
@@ -13,6 +13,18 @@ def register_trainers(registry):  # type: ignore[no-untyped-def]
             "torch", "attnzoo.trainers.torch_backend:TorchBackend", "PyTorch + Accelerate trainer"
         )
     )
+
+
+@hookimpl
+def register_input_kinds(registry):  # type: ignore[no-untyped-def]
+    for name, factory, desc in INPUT_KINDS:
+        registry.add(InputKindSpec(name, factory, desc))
+
+
+INPUT_KINDS = [
+    ("text", "attnzoo.data.processors.text:TextProcessor", "texts or token-id streams"),
+    ("image", "attnzoo.data.processors.image:ImageProcessor", "images: pixel_values (B, C, H, W)"),
+]
 
 
 @hookimpl

@@ -56,10 +56,15 @@ def save_model(
     model: Any,
     directory: str | Path,
     *,
+    processor: Any = None,
     tokenizer: Any = None,
     label_names: Sequence[str] | None = None,
 ) -> Path:
-    """Save a model built by :func:`create_model` (or loaded) as a portable model folder."""
+    """Save a model built by :func:`create_model` (or loaded) as a portable model folder.
+
+    ``processor`` (or, for a text model, just its ``tokenizer``) is saved with it, so that
+    :func:`predict` can encode raw inputs.
+    """
     from attnzoo.checkpoint import write_model_dir
 
     if model not in _MODEL_INFO:
@@ -69,6 +74,10 @@ def save_model(
     name, cfg = _MODEL_INFO[model]
     spec = get_model_spec(name)
     extra = {"labels": list(label_names)} if label_names else {}
+    if processor is None and tokenizer is not None:
+        from attnzoo.data.processors.text import TextProcessor
+
+        processor = TextProcessor(tokenizer, max_length=int(getattr(cfg, "max_seq_len", 512)))
     return write_model_dir(
         directory,
         model=model,
@@ -76,7 +85,7 @@ def save_model(
         spec=spec,
         name=name,
         config=cfg,
-        tokenizer=tokenizer,
+        processor=processor,
         extra=extra,
     )
 
@@ -123,6 +132,7 @@ def resolve_run_config(cfg: RunConfig, ds: Any = None) -> RunConfig:
     _, preset = split_preset(cfg.model)
     p = spec.preset(preset) if preset else None
     train_values = {
+        **TASK_TRAIN_DEFAULTS.get(spec.task, {}),
         **spec.train_defaults,
         **(p.train if p else {}),
         **cfg.train.model_dump(exclude_unset=True),
@@ -152,6 +162,12 @@ def resolve_run_config(cfg: RunConfig, ds: Any = None) -> RunConfig:
     return cfg.model_copy(update={"train": train, "model_args": model_args, "data": data})
 
 
+#: what each task selects on, reports and trains with unless the model or the user says otherwise
+TASK_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ctr": {"loss": {"name": "bce"}, "monitor": "auc", "metrics": ["auc", "logloss"]},
+}
+
+
 def _subsample(ds: Any, n: int, seed: int) -> None:
     train = ds.splits["train"]
     if len(train) > n:
@@ -160,6 +176,7 @@ def _subsample(ds: Any, n: int, seed: int) -> None:
 
 
 def prepare_dataset(cfg: RunConfig) -> Any:
+    """The run's dataset with all three splits; a file is read as the model's input kind."""
     from attnzoo.data import resolve_dataset
 
     ds = resolve_dataset(
@@ -167,12 +184,61 @@ def prepare_dataset(cfg: RunConfig) -> Any:
         cfg.dataset_args,
         text_column=cfg.data.text_column,
         label_column=cfg.data.label_column,
+        input_kind=get_model_spec(cfg.model).input_kind,
     )
     ds.ensure_splits(cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.split_seed)
     if cfg.data.max_train_samples:
         _subsample(ds, cfg.data.max_train_samples, cfg.data.split_seed)
     ds.check_labels()
     return ds
+
+
+def check_input_kind(spec: Any, ds: Any, dataset: str) -> None:
+    """A model reads one input kind; refuse a dataset of another with a sentence that says so."""
+    if ds.input_kind != spec.input_kind:
+        raise ConfigError(
+            f"Model {spec.name!r} reads {spec.input_kind!r} inputs but dataset {dataset!r} is "
+            f"{ds.input_kind!r} data. Pick a {spec.input_kind} dataset (`attnzoo datasets`) "
+            f"or a {ds.input_kind} model (`attnzoo models`)."
+        )
+
+
+def fit_processor(cfg: RunConfig, spec: Any, ds: Any, run: Any) -> Any:
+    """The run's processor: the one an interrupted run fitted (resume), else fitted on train."""
+    from attnzoo.data.processors import load_processor, processor_class
+    from attnzoo.data.processors.text import TextProcessor
+    from attnzoo.data.tokenizer import load_tokenizer
+
+    if run.resumed:
+        saved = load_processor(run.dir)
+        if saved is not None:
+            return saved
+    processor = processor_class(spec.input_kind).from_run(
+        cfg.data, ds, build_config(cfg.model, None, **cfg.model_args)
+    )
+    legacy = run.dir / "tokenizer.json"  # a run folder written before processor.json existed
+    if run.resumed and isinstance(processor, TextProcessor) and legacy.exists():
+        processor.tokenizer = load_tokenizer(legacy)
+    processor.fit(ds)
+    processor.save(run.dir)
+    return processor
+
+
+def model_config_for(cfg: RunConfig, spec: Any, data: Any) -> Any:
+    """The model config with the fields the processor and the labels determine filled in."""
+    assert cfg.data.max_length is not None  # set by resolve_run_config
+    cls = spec.load_config_class()
+    derived = {**data.processor.config_fields(), "num_classes": data.num_classes}
+    derived.pop("max_seq_len", None)
+    model_args = {k: v for k, v in derived.items() if k in cls.model_fields}
+    if "max_seq_len" in cls.model_fields and spec.input_kind == "text":
+        explicit = cfg.model_args.get("max_seq_len")
+        if explicit is not None and explicit < cfg.data.max_length:
+            raise ConfigError(
+                f"data.max_length={cfg.data.max_length} exceeds the model's max_seq_len={explicit}; lower one or raise the other."
+            )
+        model_args["max_seq_len"] = explicit or cfg.data.max_length
+    return build_config(cfg.model, None, **{**cfg.model_args, **model_args})
 
 
 def train(
@@ -182,58 +248,21 @@ def train(
     resume: bool = False,
 ) -> dict[str, Any]:
     """Train, select on validation, evaluate test once; return the summary written to final.json."""
-    from attnzoo.data import build_tokenizer, load_tokenizer, prepare_data
-    from attnzoo.metrics import compute_metrics, confusion_matrix
-    from attnzoo.plots import plot_confusion, plot_curves
+    from attnzoo.data import prepare_data
     from attnzoo.plugins import call_lifecycle
     from attnzoo.runs import Run
 
     requested = coerce_run_config(run_config)
+    spec = get_model_spec(requested.model)
     ds = prepare_dataset(requested)
+    check_input_kind(spec, ds, requested.dataset)
     cfg = resolve_run_config(requested, ds)
-    spec = get_model_spec(cfg.model)
     run = Run.create(cfg, overwrite=overwrite, resume=resume)
     cfg = run.config
-    tok_cfg = cfg.data.tokenizer
-    assert cfg.data.max_length is not None  # set by resolve_run_config
-    if ds.pretokenized:
-        tokenizer = None
-    elif run.resumed and (run.dir / "tokenizer.json").exists():
-        tokenizer = load_tokenizer(
-            run.dir / "tokenizer.json"
-        )  # the one the interrupted run trained
-    else:
-        texts = ds.splits["train"][ds.text_column]
-        tokenizer = build_tokenizer(
-            tok_cfg.kind,
-            texts,
-            vocab_size=tok_cfg.vocab_size,
-            min_frequency=tok_cfg.min_frequency,
-            lowercase=tok_cfg.lowercase,
-            path=tok_cfg.path,
-        )
-    data = prepare_data(ds, tokenizer, cfg.data.max_length)
-    if tokenizer is not None:
-        from attnzoo.io import atomic_write
-
-        atomic_write(run.dir / "tokenizer.json", lambda tmp: tokenizer.save(tmp))
-
+    processor = fit_processor(cfg, spec, ds, run)
+    data = prepare_data(ds, processor)
     backend = get_backend(spec.framework)
-    derived = {
-        "vocab_size": data.vocab_size,
-        "num_classes": data.num_classes,
-        "pad_token_id": data.pad_token_id,
-    }
-    cls = spec.load_config_class()
-    model_args = {k: v for k, v in derived.items() if k in cls.model_fields}
-    if "max_seq_len" in cls.model_fields:
-        explicit = cfg.model_args.get("max_seq_len")
-        if explicit is not None and explicit < cfg.data.max_length:
-            raise ConfigError(
-                f"data.max_length={cfg.data.max_length} exceeds the model's max_seq_len={explicit}; lower one or raise the other."
-            )
-        model_args["max_seq_len"] = explicit or cfg.data.max_length
-    model_cfg = build_config(cfg.model, None, **{**cfg.model_args, **model_args})
+    model_cfg = model_config_for(cfg, spec, data)
     if hasattr(backend, "seed"):
         backend.seed(cfg.train.seed)
     model = backend.build_model(spec, model_cfg)
@@ -242,7 +271,7 @@ def train(
         "spec": spec,
         "name": cfg.model,
         "config": model_cfg,
-        "tokenizer": tokenizer,
+        "processor": processor,
         "extra": {
             "labels": data.label_names,
             "max_length": cfg.data.max_length,
@@ -254,32 +283,7 @@ def train(
     call_lifecycle("on_run_start", run=run)
     try:
         fit = backend.fit(run, model, data)
-        eval_bs = cfg.train.eval_batch_size or 2 * cfg.train.batch_size
-        probs = backend.predict_proba(model, data.batches("test", eval_bs))
-        test = compute_metrics(cfg.train.metrics, data.labels["test"], probs)
-        rows = run.read_metrics()
-        best_row = next((r for r in rows if r["epoch"] == fit["best_epoch"]), {})
-        result = {
-            "status": "completed",
-            "run_dir": str(run.dir),
-            "model": cfg.model,
-            "dataset": cfg.dataset,
-            "seed": cfg.train.seed,
-            "best_epoch": fit["best_epoch"],
-            "stop_reason": fit["stop_reason"],
-            "val": {k.removeprefix("val_"): v for k, v in best_row.items() if k.startswith("val_")},
-            "test": test,
-            "num_parameters": backend.num_parameters(model),
-            "train_seconds": time.perf_counter() - t0,
-            "samples_per_s": float(np.mean([r["samples_per_s"] for r in rows])) if rows else None,
-            "tokens_per_s": float(np.mean([r["tokens_per_s"] for r in rows])) if rows else None,
-            "num_examples": {s: data.num_examples(s) for s in data.labels},
-            "split": ds.split_info,
-        }
-        run.write_final(result)
-        plot_curves(rows, run.dir / "curves.png", title=f"{cfg.model} on {cfg.dataset}")
-        cm = confusion_matrix(data.labels["test"], probs.argmax(-1), data.num_classes)
-        plot_confusion(cm, data.label_names, run.dir / "confusion.png")
+        result = report(run, cfg, ds, data, backend, model, fit, time.perf_counter() - t0)
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         call_lifecycle(
@@ -287,8 +291,53 @@ def train(
             run=run,
             result={"status": status, "error": f"{type(exc).__name__}: {exc}"},
         )
+        run.close()
         raise
     call_lifecycle("on_run_end", run=run, result=result)
+    run.close()
+    return result
+
+
+def report(
+    run: Any,
+    cfg: RunConfig,
+    ds: Any,
+    data: Any,
+    backend: Any,
+    model: Any,
+    fit: dict[str, Any],
+    seconds: float,
+) -> dict[str, Any]:
+    """Evaluate test once with the best weights, write final.json and the task's plots."""
+    from attnzoo.metrics import compute_metrics
+    from attnzoo.plots import plot_curves, plot_task_reports
+
+    eval_bs = cfg.train.eval_batch_size or 2 * cfg.train.batch_size
+    probs = backend.predict_proba(model, data.batches("test", eval_bs))
+    labels = data.labels["test"]
+    test = compute_metrics(cfg.train.metrics, labels, probs, groups=data.groups("test"))
+    rows = run.read_metrics()
+    best_row: dict[str, Any] = next((r for r in rows if r["epoch"] == fit["best_epoch"]), {})
+    result = {
+        "status": "completed",
+        "run_dir": str(run.dir),
+        "model": cfg.model,
+        "dataset": cfg.dataset,
+        "seed": cfg.train.seed,
+        "best_epoch": fit["best_epoch"],
+        "stop_reason": fit["stop_reason"],
+        "val": {k.removeprefix("val_"): v for k, v in best_row.items() if k.startswith("val_")},
+        "test": test,
+        "num_parameters": backend.num_parameters(model),
+        "train_seconds": seconds,
+        "samples_per_s": float(np.mean([r["samples_per_s"] for r in rows])) if rows else None,
+        "tokens_per_s": float(np.mean([r["tokens_per_s"] for r in rows])) if rows else None,
+        "num_examples": {s: data.num_examples(s) for s in data.encoded},
+        "split": ds.split_info,
+    }
+    run.write_final(result)
+    plot_curves(rows, run.dir / "curves.png", title=f"{cfg.model} on {cfg.dataset}")
+    plot_task_reports(get_model_spec(cfg.model).task, labels, probs, data.label_names, run.dir)
     return result
 
 
@@ -303,14 +352,26 @@ def _as_loaded(model_or_dir: Any) -> Any:
     return model_or_dir if isinstance(model_or_dir, LoadedModel) else load_model(model_or_dir)
 
 
-def _encode(loaded: Any, texts: Sequence[str]) -> list[np.ndarray]:
-    from attnzoo.data.prepare import encode_texts
-
-    if loaded.tokenizer is None:
+def _processor_of(loaded: Any) -> Any:
+    if loaded.processor is None:
         raise DataError(
-            f"Model {loaded.name!r} was trained on pre-tokenized ids and has no tokenizer: pass token ids instead of text."
+            f"Model folder of {loaded.name!r} has no processor.json or tokenizer.json, so raw inputs "
+            "cannot be encoded. Save it with attnzoo.save_model(model, dir, processor=...)."
         )
-    return encode_texts(loaded.tokenizer, list(texts), int(loaded.meta.get("max_length") or 512))
+    return loaded.processor
+
+
+def _model_label_ids(ds: Any, model_names: list[str]) -> np.ndarray | None:
+    """Map the dataset's class ids onto the model's (a dataset may use a subset of its labels)."""
+    if not model_names or list(ds.label_names) == model_names:
+        return None
+    unknown = [n for n in ds.label_names if n not in model_names]
+    if unknown:
+        raise DataError(
+            f"Dataset labels {unknown} are not among the model's labels {model_names}: "
+            "the model cannot predict them."
+        )
+    return np.asarray([model_names.index(n) for n in ds.label_names], dtype=np.int64)
 
 
 def evaluate(
@@ -322,7 +383,7 @@ def evaluate(
     **dataset_args: Any,
 ) -> dict[str, Any]:
     """Metrics of a saved model on a dataset split (default: the run's own dataset and split)."""
-    from attnzoo.data.prepare import pad_batch
+    from attnzoo.data.prepare import encoded_batches
     from attnzoo.metrics import compute_metrics
     from attnzoo.runs import load_run_config
 
@@ -352,60 +413,66 @@ def evaluate(
             }
         )
     ds = prepare_dataset(cfg)
+    spec = get_model_spec(loaded.name)
+    check_input_kind(spec, ds, cfg.dataset)
     if split not in ds.splits:
         raise DataError(
             f"Dataset {cfg.dataset!r} has no split {split!r} (splits: {sorted(ds.splits)})."
         )
-    names = loaded.label_names
-    if names and list(ds.label_names) != names:
-        raise DataError(f"Dataset labels {ds.label_names} differ from the model's labels {names}.")
-    table = ds.splits[split]
-    max_len = int(loaded.meta.get("max_length") or 512)
-    seqs = (
-        [np.asarray(x[:max_len]) for x in table["input_ids"]]
-        if ds.pretokenized
-        else _encode(loaded, table[ds.text_column])
+    processor = _processor_of(loaded)
+    enc = processor.encode(
+        ds.splits[split], label_column=ds.label_column, group_column=ds.group_column
     )
-    labels = np.asarray(table[ds.label_column], dtype=np.int64)
-    pad = int(getattr(loaded.config, "pad_token_id", 0))
-    batches = (pad_batch(seqs[i : i + batch_size], pad) for i in range(0, len(seqs), batch_size))
-    probs = loaded.backend.predict_proba(loaded.model, batches)
-    metric_names = run_cfg.train.metrics if run_cfg else ["accuracy", "macro_f1"]
+    assert enc.labels is not None
+    lookup = _model_label_ids(ds, loaded.label_names)
+    labels = enc.labels if lookup is None else lookup[enc.labels]
+    probs = loaded.backend.predict_proba(loaded.model, encoded_batches(processor, enc, batch_size))
+    metric_names = (
+        run_cfg.train.metrics
+        if run_cfg
+        else TASK_TRAIN_DEFAULTS.get(spec.task, {}).get("metrics", ["accuracy", "macro_f1"])
+    )
     return {
         "dataset": cfg.dataset,
         "split": split,
         "num_examples": len(labels),
-        **compute_metrics(metric_names, labels, probs),
+        **compute_metrics(metric_names, labels, probs, groups=enc.groups),
     }
 
 
 def predict(
     model_or_dir: Any,
-    inputs: str | Sequence[str],
+    inputs: Any,
     *,
     batch_size: int = 32,
     top_k: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Predicted label and class probabilities for each input text."""
-    from attnzoo.data.prepare import pad_batch
+    """Predicted label and class probabilities for each input, in input order.
+
+    ``inputs`` is what the model reads: texts for a text model, row dicts for a CTR model
+    (unseen values map to "unknown"), image paths for an image model; one input or a list.
+    """
+    from attnzoo.data.prepare import encoded_batches
 
     loaded = _as_loaded(model_or_dir)
-    texts = [inputs] if isinstance(inputs, str) else list(inputs)
-    if not texts:
+    records = [inputs] if isinstance(inputs, str | Mapping) else list(inputs)
+    if not records:
         return []
-    seqs = _encode(loaded, texts)
-    pad = int(getattr(loaded.config, "pad_token_id", 0))
-    batches = (pad_batch(seqs[i : i + batch_size], pad) for i in range(0, len(seqs), batch_size))
-    probs = loaded.backend.predict_proba(loaded.model, batches)
+    processor = _processor_of(loaded)
+    enc = processor.from_records(records)
+    probs = loaded.backend.predict_proba(loaded.model, encoded_batches(processor, enc, batch_size))
     names = loaded.label_names or [str(i) for i in range(probs.shape[1])]
+    key = "text" if processor.kind == "text" else "input"
+    ctr = loaded.meta.get("task") == "ctr"
     out = []
-    for text, p in zip(texts, probs, strict=True):
+    for record, p in zip(records, probs, strict=True):
         order = np.argsort(-p)[: top_k or len(p)]
-        out.append(
-            {
-                "text": text,
-                "label": names[int(order[0])],
-                "probs": {names[int(i)]: float(p[i]) for i in order},
-            }
-        )
+        row = {
+            key: record,
+            "label": names[int(order[0])],
+            "probs": {names[int(i)]: float(p[i]) for i in order},
+        }
+        if ctr:  # the click probability, which is what a CTR user reads
+            row["probability"] = float(p[-1])
+        out.append(row)
     return out

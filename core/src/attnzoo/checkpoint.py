@@ -1,4 +1,5 @@
-"""Portable model folders: ``attnzoo.json`` + ``config.json`` + tokenizer + weights (no pickle).
+"""Portable model folders: ``attnzoo.json`` + ``config.json`` + the processor's JSON files
+(``processor.json``, ``tokenizer.json`` or ``schema.json``) + weights (no pickle).
 
 Loading reads JSON, rebuilds the model from its registered class and config, and loads
 safetensors / Keras ``.weights.h5`` weights: nothing in the folder is ever executed.
@@ -20,18 +21,23 @@ FORMAT = "attnzoo-model/1"
 
 @dataclass
 class LoadedModel:
-    """A model with everything needed to use it: config, labels, tokenizer, backend."""
+    """A model with everything needed to use it: config, labels, processor, backend."""
 
     model: Any
     name: str
     config: Any
     meta: dict[str, Any]
-    tokenizer: Any
+    processor: Any
     backend: Any
 
     @property
     def label_names(self) -> list[str]:
         return list(self.meta.get("labels") or [])
+
+    @property
+    def tokenizer(self) -> Any:
+        """The text processor's tokenizer (``None`` for other input kinds or pre-tokenized ids)."""
+        return getattr(self.processor, "tokenizer", None)
 
 
 def _dist_version(dist: str) -> str:
@@ -49,7 +55,7 @@ def write_model_dir(
     spec: Any,
     name: str,
     config: Any,
-    tokenizer: Any = None,
+    processor: Any = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write a complete model folder atomically (the old one stays whole until the swap)."""
@@ -59,6 +65,7 @@ def write_model_dir(
             "format": FORMAT,
             "model": name,
             "task": spec.task,
+            "input_kind": spec.input_kind,
             "framework": spec.framework,
             "plugin": spec.plugin,
             "plugin_version": _dist_version(spec.plugin) if spec.plugin else "",
@@ -67,8 +74,8 @@ def write_model_dir(
             **(extra or {}),
         }
         atomic_write_json(tmp / "config.json", config.model_dump(mode="json"))
-        if tokenizer is not None:
-            tokenizer.save(str(tmp / "tokenizer.json"))
+        if processor is not None:
+            processor.save(tmp)
         backend.save_weights(model, tmp)
         # attnzoo.json last: its presence marks the folder as complete
         atomic_write_json(tmp / "attnzoo.json", meta)
@@ -118,7 +125,6 @@ def read_meta(model_dir: Path) -> dict[str, Any]:
 
 def load_model_dir(path: str | Path) -> LoadedModel:
     from attnzoo.config import validate_config
-    from attnzoo.data.tokenizer import load_tokenizer
     from attnzoo.registry import get_model_spec, get_trainer_spec, split_preset
 
     model_dir = find_model_dir(path)
@@ -156,6 +162,27 @@ def load_model_dir(path: str | Path) -> LoadedModel:
         raise CheckpointError(
             f"Could not load weights from {model_dir / meta['weights']}: {exc}"
         ) from exc
+    return LoadedModel(model, name, config, meta, read_processor(model_dir, meta), backend)
+
+
+def read_processor(model_dir: Path, meta: dict[str, Any]) -> Any:
+    """The folder's processor; a folder written before ``processor.json`` existed holds a
+    text model with (or, for token-id streams, without) a ``tokenizer.json``."""
+    from attnzoo.data.processors import load_processor
+    from attnzoo.data.processors.text import DEFAULT_MAX_LENGTH, TextProcessor
+    from attnzoo.data.tokenizer import load_tokenizer
+
+    processor = load_processor(model_dir)
+    if processor is not None:
+        return processor
     tok_path = model_dir / "tokenizer.json"
-    tokenizer = load_tokenizer(tok_path) if tok_path.exists() else None
-    return LoadedModel(model, name, config, meta, tokenizer, backend)
+    if tok_path.exists():
+        return TextProcessor(
+            load_tokenizer(tok_path), max_length=int(meta.get("max_length") or DEFAULT_MAX_LENGTH)
+        )
+    if meta.get("pretokenized"):
+        return TextProcessor(
+            max_length=int(meta.get("max_length") or DEFAULT_MAX_LENGTH),
+            pretokenized_vocab_size=0,
+        )
+    return None

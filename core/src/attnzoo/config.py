@@ -49,6 +49,43 @@ class TextClassifierConfig(ModelConfig):
     )
 
 
+class CTRConfig(ModelConfig):
+    """Fields shared by CTR models, filled in by the trainer from the tabular schema.
+
+    Batches hold ``categorical`` (B, F) int64 ids in ``categorical_sizes`` order (0 = padding,
+    1 = unknown), ``numeric`` (B, N) float32 in ``numeric_fields`` order, and ``sequences``
+    (B, S, L) int64 with ``sequence_mask`` (B, S, L) in ``sequence_fields`` order; a sequence
+    field's ids index the vocabulary of the categorical field it shares.
+    """
+
+    categorical_sizes: dict[str, int] = Field(
+        default_factory=lambda: {"user_id": 10, "item_id": 20},
+        description="Vocabulary size of each categorical field, in batch order; set from the schema.",
+    )
+    numeric_fields: list[str] = Field(
+        default_factory=list, description="Numeric fields, in batch order; set from the schema."
+    )
+    sequence_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Behaviour sequences and the categorical field whose vocabulary each shares; set from the schema.",
+    )
+    max_history: int = Field(
+        50, ge=1, description="Length L of every behaviour sequence; set from the schema."
+    )
+
+
+class ImageClassifierConfig(ModelConfig):
+    """Fields shared by image classifiers; batches hold ``pixel_values`` (B, C, H, W) float32."""
+
+    num_classes: int = Field(
+        2, ge=1, description="Number of labels; set from the data by the trainer."
+    )
+    image_size: int = Field(
+        32, ge=4, description="Height and width of the input images; set from the processor."
+    )
+    in_channels: int = Field(3, ge=1, description="Colour channels; set from the processor.")
+
+
 def validate_config(cls: type[BaseModel], data: dict[str, Any], *, where: str) -> Any:
     """Build ``cls(**data)``, turning pydantic's ValidationError into a ConfigError that names keys."""
     try:
@@ -59,18 +96,30 @@ def validate_config(cls: type[BaseModel], data: dict[str, Any], *, where: str) -
 
 def format_validation_error(exc: ValidationError, *, where: str, cls: type[BaseModel]) -> str:
     lines = [f"Invalid {where}:"]
-    fields = sorted(cls.model_fields)
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
         if err["type"] == "extra_forbidden":
             import difflib
 
+            fields = sorted(section_fields(cls, [str(p) for p in err["loc"][:-1]]))
             close = difflib.get_close_matches(str(err["loc"][-1]), fields, n=2, cutoff=0.5)
             hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             lines.append(f"  - unknown key {loc!r}.{hint} Valid keys: {', '.join(fields)}")
         else:
             lines.append(f"  - {loc}: {err['msg']} (got {err.get('input')!r})")
     return "\n".join(lines)
+
+
+def section_fields(cls: type[BaseModel], path: list[str]) -> dict[str, Any]:
+    """The fields of the nested config section at ``path`` (``["train", "loss"]``), so an
+    unknown key is matched against its own section's keys, not the top level's."""
+    for part in path:
+        field_info = cls.model_fields.get(part)
+        sub = getattr(field_info, "annotation", None) if field_info is not None else None
+        if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
+            return {}
+        cls = sub
+    return dict(cls.model_fields)
 
 
 # ---------------------------------------------------------------------------------------
@@ -128,6 +177,11 @@ class DataConfig(_Closed):
         None, ge=1, description="Cap the training split (quick runs)."
     )
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    processor: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Settings of the input kind's processor (tabular fields, image size, ...); "
+        "see `attnzoo info` of the model. Text uses the fields above.",
+    )
 
 
 class LossConfig(_Closed):

@@ -44,3 +44,27 @@ class RunFolderError(AttnzooError, FileExistsError):
 
 class MissingDependencyError(AttnzooError, ImportError):
     """An optional dependency (a framework, a plugin) is not installed."""
+
+
+class RunInUseError(AttnzooError, OSError):
+    """Another process holds the lock of a run folder (a second --resume of the same run)."""
+
+
+class UnsafeStateError(CheckpointError):
+    """Resume state holds a file attnzoo does not read safely (a pickle): refused, never loaded."""
+
+
+class DiskFullError(AttnzooError, OSError):
+    """A write failed because the disk is full; names the path. Earlier complete files are kept."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: resumable state was saved; the message says how to resume."""
+
+
+class UnavailableNameError(PluginError, KeyError):
+    """A name nothing registered while an installed plugin failed to load (it may provide it):
+    the message says the plugin is installed but broken, not that something is missing."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -56,6 +56,17 @@ def register_trainers(registry: Registrar) -> None:
 
 
 @hookspec
+def register_input_kinds(registry: Registrar) -> None:
+    """Register an input kind with ``registry.add(InputKindSpec(name, "pkg.module:MyProcessor"))``.
+
+    Core registers ``text``, ``tabular`` and ``image``. A processor subclasses
+    :class:`attnzoo.data.processors.Processor`; models and datasets name their kind.
+
+    :param registry: collects specs and attributes them to the calling plugin.
+    """
+
+
+@hookspec
 def register_metrics(registry: Registrar) -> None:
     """Register evaluation metrics with ``registry.add(MetricSpec(...))``.
 

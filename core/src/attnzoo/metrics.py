@@ -75,14 +75,24 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     return cm
 
 
-def compute_metrics(names: list[str], y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
-    """Evaluate registered metrics by name; always includes ``loss``."""
+def compute_metrics(
+    names: list[str], y_true: np.ndarray, probs: np.ndarray, groups: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Evaluate registered metrics by name; always includes ``loss``.
+
+    A metric registered with ``grouped=True`` (gAUC) is called as ``fn(y, probs, groups)`` and
+    is NaN when the data has no group column.
+    """
     from attnzoo.registry import get_metric_spec
 
     out: dict[str, Any] = {}
     for name in dict.fromkeys([*names, "loss"]):
-        fn = get_metric_spec(name).load_factory()
-        out[name] = fn(y_true, probs)
+        spec = get_metric_spec(name)
+        fn = spec.load_factory()
+        if getattr(spec, "grouped", False):
+            out[name] = float("nan") if groups is None else fn(y_true, probs, groups)
+        else:
+            out[name] = fn(y_true, probs)
     return out
 
 

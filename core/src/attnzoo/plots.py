@@ -94,3 +94,48 @@ def plot_confusion(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def plot_roc_and_calibration(
+    y_true: np.ndarray, probs: np.ndarray, path: str | Path, title: str = "test"
+) -> Path | None:
+    """ROC curve and reliability diagram of the positive class (CTR reports)."""
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    score = probs[:, -1] if probs.ndim == 2 else probs
+    if len(np.unique(y_true)) < 2:
+        return None
+    plt = _pyplot()
+    fig, (ax_roc, ax_cal) = plt.subplots(1, 2, figsize=(9, 4))
+    fpr, tpr, _ = roc_curve(y_true, score)
+    ax_roc.plot(fpr, tpr, label=f"AUC {roc_auc_score(y_true, score):.4f}")
+    ax_roc.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    ax_roc.set_xlabel("false positive rate")
+    ax_roc.set_ylabel("true positive rate")
+    ax_roc.set_title(f"{title} ROC")
+    ax_roc.legend(loc="lower right")
+    frac_pos, mean_pred = calibration_curve(y_true, score, n_bins=10, strategy="quantile")
+    ax_cal.plot(mean_pred, frac_pos, marker="o")
+    ax_cal.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    ax_cal.set_xlabel("mean predicted probability")
+    ax_cal.set_ylabel("observed click rate")
+    ax_cal.set_title(f"{title} calibration (deciles)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_task_reports(
+    task: str, y_true: np.ndarray, probs: np.ndarray, label_names: list[str], run_dir: Path
+) -> list[Path]:
+    """The test-split pictures a task calls for: a confusion matrix for classification, ROC and
+    calibration curves for CTR."""
+    from attnzoo.metrics import confusion_matrix
+
+    if task == "ctr":
+        out = plot_roc_and_calibration(y_true, probs, run_dir / "roc.png")
+        return [out] if out else []
+    cm = confusion_matrix(y_true, probs.argmax(-1), len(label_names))
+    return [plot_confusion(cm, label_names, run_dir / "confusion.png")]

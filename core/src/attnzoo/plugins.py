@@ -39,6 +39,8 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     error: str | None = None
     builtin: bool = False
+    #: names this plugin registered that another plugin registered too (see registry)
+    conflicts: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +54,7 @@ class PluginInfo:
             "version": self.version,
             "hooks": self.hooks,
             "error": self.error,
+            "conflicts": list(self.conflicts),
         }
 
 

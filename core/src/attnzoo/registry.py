@@ -8,15 +8,43 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import logging
 from dataclasses import replace
 from typing import Any
 
-from attnzoo.errors import DuplicateNameError, PluginError, UnknownNameError
+from attnzoo.errors import (
+    DuplicateNameError,
+    PluginError,
+    UnavailableNameError,
+    UnknownNameError,
+)
 from attnzoo.plugins import PluginInfo, get_host, strict_mode
-from attnzoo.specs import DatasetSpec, MetricSpec, ModelSpec, Spec, TrainerSpec
+from attnzoo.specs import (
+    TASKS,
+    DatasetSpec,
+    InputKindSpec,
+    MetricSpec,
+    ModelSpec,
+    Spec,
+    TrainerSpec,
+)
 
-_KINDS = {ModelSpec: "model", DatasetSpec: "dataset", TrainerSpec: "trainer", MetricSpec: "metric"}
-_HOOKS = {"register_models", "register_datasets", "register_trainers", "register_metrics"}
+logger = logging.getLogger(__name__)
+
+_KINDS = {
+    ModelSpec: "model",
+    DatasetSpec: "dataset",
+    TrainerSpec: "trainer",
+    MetricSpec: "metric",
+    InputKindSpec: "input_kind",
+}
+_HOOKS = {
+    "register_models",
+    "register_datasets",
+    "register_trainers",
+    "register_metrics",
+    "register_input_kinds",
+}
 
 
 class Registrar:
@@ -30,22 +58,21 @@ class Registrar:
         kind = _KINDS.get(type(spec))
         if kind is None:
             raise PluginError(
-                f"registry.add() takes a ModelSpec, DatasetSpec, TrainerSpec or MetricSpec, got {type(spec).__name__}."
+                f"registry.add() takes a ModelSpec, DatasetSpec, TrainerSpec, MetricSpec or InputKindSpec, got {type(spec).__name__}."
+            )
+        if isinstance(spec, ModelSpec | DatasetSpec) and spec.task not in TASKS:
+            raise PluginError(
+                f"{kind} {spec.name!r} declares unknown task {spec.task!r}; tasks: {', '.join(TASKS)}."
             )
         spec = replace(spec, plugin=self._plugin.distribution or self._plugin.name)
-        table = self._registry.tables[kind]
-        existing = table.get(spec.name)
-        if existing is not None:
-            raise DuplicateNameError(
-                f"{kind} {spec.name!r} is registered twice: by {existing.plugin!r} and by {spec.plugin!r}. "
-                f"Uninstall one of them or disable one with ATTNZOO_DISABLE_PLUGINS."
-            )
-        table[spec.name] = spec
+        self._registry.add(kind, spec, self._plugin)
 
 
 class Registry:
     def __init__(self) -> None:
         self.tables: dict[str, dict[str, Any]] = {k: {} for k in _KINDS.values()}
+        # (kind, name) -> the plugins that each registered it: a clash, usable by neither
+        self.clashes: dict[tuple[str, str], list[str]] = {}
         host = get_host()
         for hook_name in sorted(_HOOKS):
             for impl in getattr(host.pm.hook, hook_name).get_hookimpls():
@@ -58,12 +85,83 @@ class Registry:
                     if isinstance(exc, DuplicateNameError) and strict_mode():
                         raise
                     host.fail(info, f"{hook_name} raised {type(exc).__name__}: {exc}", exc)
+        self._check_references()
+
+    def _check_references(self) -> None:
+        """Drop (and report against its plugin) a model or dataset whose framework or input kind
+        no loaded plugin provides: it could never be built, and saying so now is clearer."""
+        host = get_host()
+        for kind in ("model", "dataset"):
+            for name, spec in list(self.tables[kind].items()):
+                problems = []
+                if spec.input_kind not in self.tables["input_kind"]:
+                    problems.append(f"input kind {spec.input_kind!r}")
+                if kind == "model" and spec.framework not in self.tables["trainer"]:
+                    problems.append(f"framework {spec.framework!r}")
+                if not problems:
+                    continue
+                del self.tables[kind][name]
+                known = {
+                    "input kinds": sorted(self.tables["input_kind"]),
+                    "frameworks": sorted(self.tables["trainer"]),
+                }
+                msg = (
+                    f"{kind} {name!r} needs unknown {' and '.join(problems)} "
+                    f"(installed: {'; '.join(f'{k} {v}' for k, v in known.items())})."
+                )
+                info = next(
+                    (i for i in host.plugins.values() if spec.plugin in (i.distribution, i.name)),
+                    None,
+                )
+                if strict_mode():
+                    raise PluginError(msg)
+                if info is not None:
+                    host.fail(info, msg, None)
+
+    def add(self, kind: str, spec: Spec, plugin: PluginInfo) -> None:
+        """Add a spec; a name two plugins register is a clash: it is withdrawn from both and
+        recorded against both (``attnzoo plugins`` shows it), and their other names stay."""
+        table = self.tables[kind]
+        clash = self.clashes.get((kind, spec.name))
+        existing = table.get(spec.name)
+        if existing is None and clash is None:
+            table[spec.name] = spec
+            return
+        owners = clash if clash is not None else [existing.plugin]
+        if spec.plugin in owners:  # the same plugin twice: its own bug, not a clash
+            raise PluginError(f"{kind} {spec.name!r} is registered twice by {spec.plugin!r}.")
+        owners.append(spec.plugin)
+        message = clash_message(kind, spec.name, owners)
+        if strict_mode():
+            raise DuplicateNameError(message)
+        table.pop(spec.name, None)
+        self.clashes[(kind, spec.name)] = owners
+        host = get_host()
+        for info in host.plugins.values():
+            if info.distribution in owners or info.name in owners:
+                info.conflicts = [c for c in info.conflicts if f"{kind} {spec.name!r} " not in c]
+                info.conflicts.append(message)
+        logger.warning("%s", message)
 
     def get(self, kind: str, name: str) -> Any:
         table = self.tables[kind]
         if name in table:
             return table[name]
-        raise UnknownNameError(unknown_message(kind, name, sorted(table)))
+        if (kind, name) in self.clashes:
+            raise DuplicateNameError(clash_message(kind, name, self.clashes[(kind, name)]))
+        message = unknown_message(kind, name, sorted(table))
+        if get_host().failed():  # not "not installed": an installed plugin is broken
+            raise UnavailableNameError(message)
+        raise UnknownNameError(message)
+
+
+def clash_message(kind: str, name: str, owners: list[str]) -> str:
+    both = " and ".join(repr(o) for o in owners)
+    return (
+        f"Plugin clash: {kind} {name!r} is registered by {both}, so attnzoo uses neither for "
+        f"that name (their other {kind}s stay available). Uninstall one, or disable one with "
+        f"ATTNZOO_DISABLE_PLUGINS=<entry point name> (see `attnzoo plugins`)."
+    )
 
 
 def unknown_message(kind: str, name: str, known: list[str]) -> str:
@@ -75,12 +173,14 @@ def unknown_message(kind: str, name: str, known: list[str]) -> str:
     failed = get_host().failed()
     if failed:
         lines.append(
-            "Plugins that failed to load (see `attnzoo plugins`): "
-            + ", ".join(f"{p.name} ({p.error})" for p in failed)
+            f"Installed but failed to load, so their {kind}s are unavailable (fix the error; "
+            "`attnzoo plugins` shows it): "
+            + "; ".join(f"{p.name} from {p.distribution or '?'} ({p.error})" for p in failed)
         )
-    lines.append(
-        f"Run `attnzoo {kind}s` to list them; a missing one may need its package installed."
-    )
+    else:
+        lines.append(
+            f"Run `attnzoo {kind}s` to list them; a missing one may need its package installed."
+        )
     return "\n".join(lines)
 
 
@@ -147,6 +247,7 @@ def model_info(name: str) -> dict[str, Any]:
         "name": base,
         "framework": spec.framework,
         "task": spec.task,
+        "input_kind": spec.input_kind,
         "description": spec.description,
         "plugin": spec.plugin,
         "config": spec.config,
@@ -190,6 +291,15 @@ def get_metric_spec(name: str) -> MetricSpec:
     return spec
 
 
+def get_input_kind_spec(name: str) -> InputKindSpec:
+    spec: InputKindSpec = get_registry().get("input_kind", name)
+    return spec
+
+
+def list_input_kinds() -> list[str]:
+    return sorted(get_registry().tables["input_kind"])
+
+
 def list_metrics() -> list[str]:
     return sorted(get_registry().tables["metric"])
 
@@ -212,3 +322,11 @@ def list_plugins() -> list[dict[str, Any]]:
         )
         rows.append(row)
     return rows
+
+
+def list_clashes() -> list[str]:
+    """One message per name that two plugins registered (neither is used)."""
+    reg = get_registry()
+    return [
+        clash_message(kind, name, owners) for (kind, name), owners in sorted(reg.clashes.items())
+    ]

@@ -13,8 +13,7 @@ from typing import Any
 
 from attnzoo.errors import MissingDependencyError, PluginError
 
-TASKS = ("text-classification", "sequence-classification", "ctr")
-FRAMEWORKS = ("torch", "tensorflow")
+TASKS = ("text-classification", "sequence-classification", "ctr", "image-classification")
 
 
 def import_string(path: str, *, what: str = "object") -> Any:
@@ -62,6 +61,7 @@ class ModelSpec:
         factory: import string of the model class (called with the config instance).
         framework: ``"torch"`` or ``"tensorflow"``: picks the trainer backend.
         task: one of :data:`TASKS`.
+        input_kind: the registered input kind whose processor feeds it (``text``, ``tabular``, ``image``).
         description: one line for ``attnzoo models``.
         presets: named variants (a :class:`Preset` or a plain mapping of model overrides).
         train_defaults: the training recipe this model is meant to use (lr, epochs, ...),
@@ -75,6 +75,7 @@ class ModelSpec:
     factory: str
     framework: str = "torch"
     task: str = "text-classification"
+    input_kind: str = "text"
     description: str = ""
     presets: Mapping[str, Preset | Mapping[str, Any]] = field(default_factory=dict)
     train_defaults: Mapping[str, Any] = field(default_factory=dict)
@@ -95,11 +96,12 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A registered dataset recipe; ``factory(**args)`` returns a :class:`attnzoo.data.TextDataset`."""
+    """A registered dataset recipe; ``factory(**args)`` returns a :class:`attnzoo.data.Dataset`."""
 
     name: str
     factory: str
     task: str = "text-classification"
+    input_kind: str = "text"
     description: str = ""
     defaults: Mapping[str, Any] = field(default_factory=dict)
     plugin: str = ""
@@ -131,6 +133,8 @@ class MetricSpec:
     factory: str
     tasks: tuple[str, ...] = ("text-classification", "sequence-classification")
     higher_is_better: bool = True
+    #: called as ``fn(y_true, probs, groups)`` with a group id per row (gAUC)
+    grouped: bool = False
     description: str = ""
     plugin: str = ""
     kind: str = field(default="metric", init=False, repr=False)
@@ -139,4 +143,18 @@ class MetricSpec:
         return import_string(self.factory, what=f"metric {self.name!r}")
 
 
-Spec = ModelSpec | DatasetSpec | TrainerSpec | MetricSpec
+@dataclass(frozen=True)
+class InputKindSpec:
+    """An input kind; ``factory`` names its :class:`attnzoo.data.processors.Processor` subclass."""
+
+    name: str  # "text", "tabular", "image"
+    factory: str
+    description: str = ""
+    plugin: str = ""
+    kind: str = field(default="input_kind", init=False, repr=False)
+
+    def load_factory(self) -> Any:
+        return import_string(self.factory, what=f"input kind {self.name!r}")
+
+
+Spec = ModelSpec | DatasetSpec | TrainerSpec | MetricSpec | InputKindSpec

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 from baselines_helpers import PAD, VOCAB, assert_padding_invariant, padded_batch
@@ -102,15 +104,45 @@ def test_missing_pip_package_says_how_to_install():
         HFEncoderConfig(pretrained="pkg:no_such_pkg_xyz/model")
 
 
+def _install_fake_distribution(site, package):
+    """What pip leaves in site-packages: the package folder and its .dist-info metadata."""
+    (site / package / "model").mkdir(parents=True)
+    (site / package / "__init__.py").write_text(
+        f"open({str(site / 'IMPORTED')!r}, 'w').close()\n"  # resolving must not import it
+    )
+    info = site / f"{package}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.1\n")
+    (info / "top_level.txt").write_text(package + "\n")
+
+
 def test_pkg_reference_resolves_inside_the_package(tmp_path, monkeypatch):
-    (tmp_path / "fake_encoder_pkg" / "model").mkdir(parents=True)
-    (tmp_path / "fake_encoder_pkg" / "__init__.py").write_text("")
+    _install_fake_distribution(tmp_path, "fake_encoder_pkg")
     monkeypatch.syspath_prepend(str(tmp_path))
     cfg = HFEncoderConfig(pretrained="pkg:fake_encoder_pkg/model")
     assert cfg.pretrained == "pkg:fake_encoder_pkg/model"  # the saved config stays portable
     assert cfg.pretrained_tokenizer() == str(tmp_path / "fake_encoder_pkg" / "model")
     with pytest.raises(ValueError, match="has no folder"):
         HFEncoderConfig(pretrained="pkg:fake_encoder_pkg/weights")
+    with pytest.raises(ValueError, match="without '..'"):
+        HFEncoderConfig(pretrained="pkg:fake_encoder_pkg/../..")
+    assert not (tmp_path / "IMPORTED").exists()
+
+
+@pytest.mark.parametrize("ref", ["pkg:evil_encoder/model", "pkg:evil_encoder.sub/model"])
+def test_pkg_reference_never_imports_what_a_folder_names(tmp_path, monkeypatch, ref):
+    """A model folder's config.json naming a package beside it (no distribution installed)
+    must not make attnzoo import it: the package's code would run."""
+    marker = tmp_path / "CODE_RAN"
+    (tmp_path / "evil_encoder" / "sub" / "model").mkdir(parents=True)
+    (tmp_path / "evil_encoder" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (tmp_path / "evil_encoder" / "sub" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="not installed|no dots"):
+        HFEncoderConfig(pretrained=ref)
+    assert not marker.exists()
+    assert "evil_encoder" not in sys.modules
 
 
 def test_unreachable_hub_id_is_a_clear_error(monkeypatch):
@@ -128,3 +160,30 @@ def test_unreachable_hub_id_is_a_clear_error(monkeypatch):
 def test_max_seq_len_beyond_positions_is_rejected():
     with pytest.raises(ValueError, match="max_position_embeddings"):
         make(hf_config={**TINY, "max_position_embeddings": 32}, max_seq_len=64)
+
+
+def test_loading_a_model_folder_that_names_a_package_runs_no_code(tmp_path, monkeypatch):
+    """The attack end to end: a downloaded model folder whose config.json points pretrained at
+    a package shipped beside it. Loading it is refused and the package's code never runs."""
+    import json
+
+    import attnzoo
+    from attnzoo.errors import AttnzooError
+
+    model = attnzoo.create_model("hf-encoder", hf_config=TINY, num_classes=2, vocab_size=128)
+    folder = attnzoo.save_model(model, tmp_path / "download" / "model", label_names=["a", "b"])
+    marker = tmp_path / "CODE_RAN"
+    evil = tmp_path / "download" / "evil_encoder"
+    (evil / "model").mkdir(parents=True)
+    (evil / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    config = json.loads((folder / "config.json").read_text())
+    config.pop("hf_config")
+    config["pretrained"] = "pkg:evil_encoder/model"
+    (folder / "config.json").write_text(json.dumps(config))
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    monkeypatch.syspath_prepend(str(tmp_path / "download"))  # as if run from that folder
+    monkeypatch.chdir(tmp_path / "download")
+    with pytest.raises((AttnzooError, ValueError), match="not installed"):
+        attnzoo.load_model(folder)
+    assert not marker.exists() and "evil_encoder" not in sys.modules
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

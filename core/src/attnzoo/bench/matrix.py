@@ -67,11 +67,33 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
 
 
-def text_models() -> list[str]:
-    """Every installed model whose task is text classification (what ``--models all`` means)."""
-    from attnzoo.registry import list_models
+def dataset_input_kind(dataset: str) -> str | None:
+    """The input kind of a registered dataset; ``None`` for a file or hub dataset, which is
+    read as whatever the model reads."""
+    from attnzoo.errors import UnknownNameError
+    from attnzoo.registry import get_dataset_spec
 
-    return list_models(task="text-classification")
+    try:
+        return get_dataset_spec(dataset).input_kind
+    except UnknownNameError:
+        return None
+
+
+def models_for(datasets: Sequence[str]) -> list[str]:
+    """Every installed model that reads the input kind of one of ``datasets`` (``--models all``);
+    text models for file datasets."""
+    from attnzoo.registry import get_registry
+
+    kinds = {dataset_input_kind(d) or "text" for d in datasets}
+    return sorted(n for n, s in get_registry().tables["model"].items() if s.input_kind in kinds)
+
+
+def pairs(model: str, dataset: str) -> bool:
+    """Whether ``model`` can run on ``dataset``: same input kind (file datasets take any)."""
+    from attnzoo.registry import get_model_spec
+
+    kind = dataset_input_kind(dataset)
+    return kind is None or kind == get_model_spec(model).input_kind
 
 
 def get_preset(name: str | None) -> BenchPreset:
@@ -112,18 +134,18 @@ def build_matrix(
     from attnzoo.registry import get_model_spec
 
     preset = get_preset(preset_name)
+    dataset_list = list(datasets) if datasets else list(preset.datasets)
     names = list(models) if models else ["all"]
     if "all" in names:
-        expanded = text_models()
+        expanded = models_for(dataset_list)
         names = [n for n in names if n != "all"]
         names = expanded + [n for n in names if n not in expanded]
     for n in names:
         get_model_spec(n)  # UnknownNameError lists what is installed
     if not names:
         raise ConfigError(
-            "No text-classification model is installed: install a model package (see `attnzoo models`)."
+            f"No installed model reads the datasets {dataset_list}: install a model package (see `attnzoo models`)."
         )
-    dataset_list = list(datasets) if datasets else list(preset.datasets)
     n_seeds = preset.seeds if seeds is None else seeds
     if n_seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {n_seeds}.")
@@ -139,10 +161,18 @@ def build_matrix(
                 continue
             if recipe not in variants:
                 variants.append(recipe)
+    for r in variants:
+        for d in dataset_list:
+            if not pairs(r.model, d):
+                notes.append(
+                    f"skipped {r.model} on {d}: it reads {get_model_spec(r.model).input_kind!r} inputs, "
+                    f"{d} is {dataset_input_kind(d)!r} data"
+                )
     cells = [
         Cell(r.model, d, s, (*preset.common, *r.sets, *sets))
         for r in variants
         for d in dataset_list
+        if pairs(r.model, d)
         for s in range(n_seeds)
     ]
     return Matrix(cells, preset.name, [r.model for r in variants], dataset_list, n_seeds, notes)

@@ -148,7 +148,7 @@ def measure_latency(run_dir: str, batch_size: int, max_batches: int) -> dict[str
     """
     import attnzoo
     from attnzoo.api import prepare_dataset
-    from attnzoo.data.prepare import encode_texts, pad_batch
+    from attnzoo.data.prepare import encoded_batches
     from attnzoo.runs import load_run_config
 
     loaded = attnzoo.load_model(run_dir)
@@ -156,13 +156,8 @@ def measure_latency(run_dir: str, batch_size: int, max_batches: int) -> dict[str
     ds = prepare_dataset(cfg)
     table = ds.splits["test"]
     n = min(len(table), batch_size * (max_batches + 1))
-    max_len = int(loaded.meta.get("max_length") or cfg.data.max_length or 512)
-    if ds.pretokenized:
-        seqs = [np.asarray(x[:max_len], dtype=np.int64) for x in table["input_ids"][:n]]
-    else:
-        seqs = encode_texts(loaded.tokenizer, table[ds.text_column][:n], max_len)
-    pad = int(getattr(loaded.config, "pad_token_id", 0))
-    batches = [pad_batch(seqs[i : i + batch_size], pad) for i in range(0, len(seqs), batch_size)]
+    enc = loaded.processor.encode(table.select(range(n)), label_column=None)
+    batches = list(encoded_batches(loaded.processor, enc, batch_size))
     if cuda_available() and hasattr(loaded.model, "to"):
         loaded.model.to("cuda")  # torch backends predict on the model's own device
     predict = loaded.backend.predict_proba

@@ -150,10 +150,11 @@ def bench(
             raise click.UsageError(
                 "--scaling takes --models and the scaling options only (no preset, --datasets, --seeds or --set)."
             )
-        from attnzoo.bench.matrix import text_models
+        from attnzoo.registry import list_models
 
         names = _split(models) or ["all"]
-        names = [n for n in names if n != "all"] + (text_models() if "all" in names else [])
+        text_models = list_models(task="text-classification")  # the sweep is over text lengths
+        names = [n for n in names if n != "all"] + (text_models if "all" in names else [])
         for n in names:
             get_model_spec(n)
         settings = ScalingSettings(

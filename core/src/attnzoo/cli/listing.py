@@ -40,6 +40,8 @@ def plugins(as_json: bool) -> None:
     table = _table("attnzoo plugins", ["name", "distribution", "version", "hooks / error"])
     for r in rows:
         detail = f"[red]FAILED: {r['error']}[/red]" if r["error"] else ", ".join(r["hooks"])
+        for clash in r["conflicts"]:
+            detail += f"\n[red]ERROR: {clash}[/red]"
         table.add_row(r["name"], r["distribution"], r["version"], detail)
     _console().print(table)
 
@@ -50,13 +52,18 @@ def plugins(as_json: bool) -> None:
     "--framework", type=click.Choice(["torch", "tensorflow"]), help="Only models of this framework."
 )
 @click.option("--task", help="Only models for this task.")
+@click.option("--input-kind", help="Only models reading this input kind (text, tabular, image).")
 @json_option
-def models(pattern: str, framework: str | None, task: str | None, as_json: bool) -> None:
-    """List registered models (glob PATTERN) with their presets."""
+def models(
+    pattern: str, framework: str | None, task: str | None, input_kind: str | None, as_json: bool
+) -> None:
+    """List registered models (glob PATTERN) with their presets and input kind."""
     from attnzoo.registry import get_model_spec, list_models
 
     names = list_models(pattern, framework=framework, task=task)
     specs = [get_model_spec(n) for n in names]
+    if input_kind:
+        specs = [s for s in specs if s.input_kind == input_kind]
     _warn_failed()
     if as_json:
         return echo_json(
@@ -65,6 +72,7 @@ def models(pattern: str, framework: str | None, task: str | None, as_json: bool)
                     "name": s.name,
                     "framework": s.framework,
                     "task": s.task,
+                    "input_kind": s.input_kind,
                     "plugin": s.plugin,
                     "presets": sorted(s.presets),
                     "description": s.description,
@@ -73,11 +81,18 @@ def models(pattern: str, framework: str | None, task: str | None, as_json: bool)
             ]
         )
     table = _table(
-        "attnzoo models", ["model", "presets", "framework", "task", "plugin", "description"]
+        "attnzoo models",
+        ["model", "presets", "framework", "task", "input", "plugin", "description"],
     )
     for s in specs:
         table.add_row(
-            s.name, ", ".join(sorted(s.presets)), s.framework, s.task, s.plugin, s.description
+            s.name,
+            ", ".join(sorted(s.presets)),
+            s.framework,
+            s.task,
+            s.input_kind,
+            s.plugin,
+            s.description,
         )
     _console().print(table)
 
@@ -93,13 +108,19 @@ def datasets(as_json: bool) -> None:
     if as_json:
         return echo_json(
             [
-                {"name": s.name, "task": s.task, "plugin": s.plugin, "description": s.description}
+                {
+                    "name": s.name,
+                    "task": s.task,
+                    "input_kind": s.input_kind,
+                    "plugin": s.plugin,
+                    "description": s.description,
+                }
                 for s in specs
             ]
         )
-    table = _table("attnzoo datasets", ["dataset", "task", "plugin", "description"])
+    table = _table("attnzoo datasets", ["dataset", "task", "input", "plugin", "description"])
     for s in specs:
-        table.add_row(s.name, s.task, s.plugin, s.description)
+        table.add_row(s.name, s.task, s.input_kind, s.plugin, s.description)
     _console().print(table)
     _console().print(
         "Also: any local CSV/TSV/JSONL/Parquet file or folder, and hf:<name> when online."
@@ -149,6 +170,7 @@ def _print_tree(data: dict) -> None:
 
 def _warn_failed() -> None:
     from attnzoo.plugins import get_host
+    from attnzoo.registry import list_clashes
 
     failed = get_host().failed()
     if failed:
@@ -157,6 +179,8 @@ def _warn_failed() -> None:
             f"Warning: {len(failed)} plugin(s) failed to load ({names}); see `attnzoo plugins`.",
             err=True,
         )
+    for clash in list_clashes():
+        click.echo(f"Error: {clash}", err=True)
 
 
 COMMANDS = [plugins, models, datasets, info]

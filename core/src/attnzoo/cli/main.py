@@ -20,6 +20,13 @@ class AttnzooGroup(click.Group):
             return super().invoke(ctx)
         except AttnzooError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:  # a file the user named or a folder attnzoo writes: one line
+            if exc.filename is None:
+                raise
+            where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+            raise click.ClickException(
+                f"Cannot access {where}: {exc.strerror or exc}. Check the path and its permissions."
+            ) from exc
 
 
 @click.group(cls=AttnzooGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -42,6 +42,41 @@ def _route(key: str) -> list[str]:
     )
 
 
+def check_path(key: str, path: list[str], model: str | None = None) -> None:
+    """Every level of a routed key must exist: ``train.epoch`` -> "did you mean 'epochs'?"."""
+    import difflib
+
+    from attnzoo.config import RunConfig, section_fields
+
+    fields = section_fields(RunConfig, [])
+    for depth, part in enumerate(path):
+        if depth == 1 and path[0] == "model_args" and model:
+            fields = _model_fields(model)
+        if not fields:  # a free-form mapping (dataset_args, loss.weights) or an unknown model
+            return
+        if part not in fields:
+            section = ".".join(path[:depth]) or "the run config"
+            close = difflib.get_close_matches(part, sorted(fields), n=3, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise ConfigError(
+                f"--set {key}: {section} has no setting {part!r}.{hint} "
+                f"Settings of {section}: {', '.join(sorted(fields))}."
+            )
+        fields = section_fields(RunConfig, path[: depth + 1]) if path[0] != "model_args" else {}
+
+
+def _model_fields(model: str) -> dict[str, Any]:
+    """The model config's fields, when the model is registered (else no check: the run's own
+    validation reports the unknown model)."""
+    from attnzoo.errors import AttnzooError
+    from attnzoo.registry import get_model_spec
+
+    try:
+        return dict(get_model_spec(model).load_config_class().model_fields)
+    except (AttnzooError, ImportError):
+        return {}
+
+
 def parse_value(raw: str) -> Any:
     import yaml
 
@@ -63,6 +98,8 @@ def apply_overrides(config: dict[str, Any], items: tuple[str, ...] | list[str]) 
         if not sep or not key:
             raise ConfigError(f"--set expects key=value, got {item!r} (e.g. --set train.epochs=3).")
         path = _route(key.strip())
+        model = config.get("model")
+        check_path(key.strip(), path, model if isinstance(model, str) else None)
         node = config
         for part in path[:-1]:
             node = node.setdefault(part, {})

@@ -48,11 +48,15 @@ def train(
     overwrite: bool,
     as_json: bool,
 ) -> None:
-    """Train a model: from RUN_YAML (a run.yaml or run folder) or from --model and --dataset."""
-    import yaml
+    """Train a model: from RUN_YAML (a run.yaml or run folder) or from --model and --dataset.
 
+    A run folder's own run.yaml names that folder: `attnzoo train COPY/run.yaml --resume`
+    continues the copy. Ctrl-C saves resumable state and exits with status 130.
+    """
     from attnzoo.api import train as train_run
     from attnzoo.cli.overrides import apply_overrides
+    from attnzoo.errors import TrainingInterrupted
+    from attnzoo.runs import check_run_name, read_run_yaml, run_location
 
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other.")
@@ -60,10 +64,9 @@ def train(
         path = run_yaml / "run.yaml" if run_yaml.is_dir() else run_yaml
         if not path.exists():
             raise click.BadParameter(f"{path} does not exist.", param_hint="RUN_YAML")
-        config: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
-        if run_yaml.is_dir() and out_dir is None and name is None:
-            config.setdefault("out_dir", str(run_yaml.resolve().parent))
-            config.setdefault("name", run_yaml.resolve().name)
+        config: dict[str, Any] = read_run_yaml(path)
+        if out_dir is None and name is None:
+            config.update(run_location(path) or {})
         if model:
             config["model"] = model
         if dataset:
@@ -79,7 +82,16 @@ def train(
         config["out_dir"] = str(out_dir)
     if name is not None:
         config["name"] = name
-    result = train_run(config, overwrite=overwrite, resume=resume)
+    if isinstance(config.get("name"), str) and config["name"]:
+        check_run_name(config["name"], str(config.get("out_dir", "runs")))  # before data loads
+    try:
+        result = train_run(config, overwrite=overwrite, resume=resume)
+    except TrainingInterrupted as exc:
+        click.echo(f"\n{exc}", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted.", err=True)
+        sys.exit(130)
     if as_json:
         return echo_json(result)
     _print_result(result)
@@ -136,45 +148,48 @@ def evaluate(
 
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, path_type=Path))
-@click.argument("texts", nargs=-1)
+@click.argument("inputs", nargs=-1)
 @click.option(
     "--input",
     "input_file",
     type=click.File("r"),
-    help="JSON lines with a 'text' field (or plain lines); '-' for stdin.",
+    help="JSON lines, one input each: {'text': ...} for text models, a row of fields for CTR "
+    "models, {'image': path} for image models (plain lines: texts or image paths); '-' for stdin.",
 )
 @click.option("--top-k", type=click.IntRange(min=1), help="Only the k most likely labels.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
 def predict(
-    run_dir: Path, texts: tuple[str, ...], input_file: Any, top_k: int | None, batch_size: int
+    run_dir: Path, inputs: tuple[str, ...], input_file: Any, top_k: int | None, batch_size: int
 ) -> None:
-    """Predict labels for TEXTS (or --input FILE); prints one JSON line per input."""
-    from attnzoo.api import predict as predict_texts
+    """Predict for INPUTS (texts or image paths) or --input FILE; one JSON line per input, in order."""
+    from attnzoo.api import predict as predict_inputs
 
-    items = list(texts)
+    items: list[Any] = list(inputs)
     if input_file is not None:
-        for lineno, line in enumerate(input_file, start=1):
-            if not line.strip():
-                continue
-            if line.lstrip().startswith("{"):
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise click.BadParameter(
-                        f"line {lineno} is not valid JSON: {exc.msg}", param_hint="--input"
-                    ) from None
-                if "text" not in obj:
-                    raise click.BadParameter(
-                        f"line {lineno} has no 'text' field (keys: {sorted(obj)})",
-                        param_hint="--input",
-                    )
-                items.append(str(obj["text"]))
-            else:
-                items.append(line.rstrip("\n"))
+        items.extend(read_input_lines(input_file))
     if not items:
-        raise click.UsageError("Nothing to predict: pass texts or --input FILE.")
-    for row in predict_texts(run_dir, items, batch_size=batch_size, top_k=top_k):
+        raise click.UsageError("Nothing to predict: pass inputs or --input FILE.")
+    for row in predict_inputs(run_dir, items, batch_size=batch_size, top_k=top_k):
         sys.stdout.write(json.dumps(row) + "\n")
+
+
+def read_input_lines(handle: Any) -> list[Any]:
+    """Inputs from JSON lines (objects) or plain lines; blank lines are skipped."""
+    items: list[Any] = []
+    for lineno, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise click.BadParameter(
+                    f"line {lineno} is not valid JSON: {exc.msg}", param_hint="--input"
+                ) from None
+            items.append(obj)
+        else:
+            items.append(line.rstrip("\n"))
+    return items
 
 
 COMMANDS = [train, evaluate, predict]

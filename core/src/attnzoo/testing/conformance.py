@@ -10,7 +10,9 @@ Checks: registration attributed to the distribution; listing models in a fresh i
 imports no framework; config JSON round trip, unknown keys rejected, every field described;
 forward shapes; finite gradients for every trainable parameter; save/load gives identical
 predictions; seeded determinism; a short fit on tiny data lowers the loss. Works for torch
-and Keras models (dispatching on the spec's framework).
+and Keras models (dispatching on the spec's framework) and for every input kind: batches come
+from the model's processor (``Processor.synthetic().synthetic_batch``), so a CTR or image model
+runs the same suite as a text model.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
-
-from attnzoo.testing.data import tiny_batch
 
 
 class ModelConformance:
@@ -40,6 +40,8 @@ class ModelConformance:
     #: parameters allowed to get no gradient from one batch (e.g. unused embedding rows are fine; whole modules are not)
     no_grad_ok: ClassVar[tuple[str, ...]] = ()
     atol: ClassVar[float] = 1e-5
+    #: settings of the synthetic processor (e.g. a CTR schema); text uses ``vocab_size``
+    processor_settings: ClassVar[dict[str, Any]] = {}
 
     # -- helpers ------------------------------------------------------------------------
     @property
@@ -47,6 +49,18 @@ class ModelConformance:
         from attnzoo.registry import get_model_spec
 
         return get_model_spec(self.model_name)
+
+    @property
+    def processor(self) -> Any:
+        from attnzoo.data.processors import processor_class
+
+        settings = {"vocab_size": self.vocab_size, **self.processor_settings}
+        return processor_class(self.spec.input_kind).synthetic(**settings)
+
+    @property
+    def classes(self) -> int:
+        """Number of classes the model predicts (2 for CTR: no click, click)."""
+        return 2 if self.spec.task == "ctr" else self.num_classes
 
     def build(self, seed: int = 0) -> Any:
         import attnzoo
@@ -56,16 +70,28 @@ class ModelConformance:
         if hasattr(backend, "seed"):
             backend.seed(seed)
         cls = self.spec.load_config_class()
-        derived = {
-            "vocab_size": self.vocab_size,
-            "num_classes": self.num_classes,
-            "pad_token_id": 0,
-        }
+        derived = {**self.processor.config_fields(), "num_classes": self.num_classes}
+        derived.pop("max_seq_len", None)  # keep the preset's own
         args = {k: v for k, v in derived.items() if k in cls.model_fields}
         return attnzoo.create_model(self.model_name, **{**args, **self.overrides})
 
-    def batch(self, seed: int = 0) -> dict[str, np.ndarray]:
-        return tiny_batch(self.vocab_size, self.num_classes, length=self.seq_len, seed=seed)
+    def batch(self, seed: int = 0, size: int = 4) -> dict[str, np.ndarray]:
+        """Synthetic inputs from the model's processor and labels that depend on them."""
+        batch = self.processor.synthetic_batch(size, self.seq_len, seed)
+        if "input_ids" in batch:
+            labels = batch["input_ids"][:, 0] % self.classes
+        else:
+            labels = np.random.default_rng([seed, 99]).integers(0, self.classes, size)
+        return {**batch, "labels": labels.astype(np.int64)}
+
+    def loss_fn(self) -> Any:
+        """The loss the trainer would use for this model's task (BCE for CTR)."""
+        from attnzoo.api import TASK_TRAIN_DEFAULTS
+        from attnzoo.config import LossConfig
+        from attnzoo.losses import build_loss
+
+        name = TASK_TRAIN_DEFAULTS.get(self.spec.task, {}).get("loss", {}).get("name")
+        return build_loss(LossConfig(name=name or "cross_entropy"))
 
     def logits(
         self, model: Any, batch: dict[str, np.ndarray], training: bool = False
@@ -77,7 +103,12 @@ class ModelConformance:
             model.train(training)
             with torch.set_grad_enabled(training):
                 out = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})["logits"]
-            return out.detach().float().numpy()
+            out = out.detach().float()
+            if self.spec.task == "ctr":  # one logit per example: as probabilities (B, 2)
+                from attnzoo.losses import probabilities
+
+                out = probabilities(out).logit()
+            return out.numpy()
         return np.asarray(model(inputs, training=training))
 
     # -- registration and configs ---------------------------------------------------------
@@ -119,7 +150,7 @@ class ModelConformance:
         model = self.build()
         batch = self.batch()
         logits = self.logits(model, batch)
-        assert logits.shape == (len(batch["labels"]), self.num_classes)
+        assert logits.shape == (len(batch["labels"]), self.classes)
         assert np.isfinite(logits).all()
 
     def test_gradients_finite_for_every_parameter(self) -> None:
@@ -137,7 +168,6 @@ class ModelConformance:
     def _gradients(self, model: Any, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         if self.spec.framework == "torch":
             import torch
-            import torch.nn.functional as F
 
             model.train()
             model.zero_grad(set_to_none=True)
@@ -147,7 +177,7 @@ class ModelConformance:
             loss = (
                 model.compute_loss(out, labels)
                 if hasattr(model, "compute_loss")
-                else F.cross_entropy(out["logits"], labels)
+                else self.loss_fn()(out["logits"], labels)
             )
             loss.backward()
             return {
@@ -198,7 +228,7 @@ class ModelConformance:
 
     # -- learning ---------------------------------------------------------------------------
     def test_short_fit_lowers_loss(self) -> None:
-        batch = tiny_batch(self.vocab_size, self.num_classes, batch=16, length=self.seq_len, seed=3)
+        batch = self.batch(seed=3, size=16)
         model = self.build(seed=0)
         first, last = self._fit(model, batch)
         assert last < first * 0.9, (
@@ -208,11 +238,11 @@ class ModelConformance:
     def _fit(self, model: Any, batch: dict[str, np.ndarray]) -> tuple[float, float]:
         if self.spec.framework == "torch":
             import torch
-            import torch.nn.functional as F
 
             opt = torch.optim.Adam(model.parameters(), lr=self.fit_lr)
             inputs = {k: torch.from_numpy(v) for k, v in batch.items() if k != "labels"}
             labels = torch.from_numpy(batch["labels"])
+            loss_fn = self.loss_fn()
             model.train()
             losses = []
             for _ in range(self.fit_steps):
@@ -220,7 +250,7 @@ class ModelConformance:
                 loss = (
                     model.compute_loss(out, labels)
                     if hasattr(model, "compute_loss")
-                    else F.cross_entropy(out["logits"], labels)
+                    else loss_fn(out["logits"], labels)
                 )
                 opt.zero_grad()
                 loss.backward()

@@ -7,7 +7,6 @@ The loop knows no architecture: ``outputs = model(**inputs)``; the loss is the m
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from attnzoo.interrupts import StopRequest, interrupted
 from attnzoo.io import atomic_dir, atomic_write_json
 from attnzoo.losses import build_loss, probabilities
 from attnzoo.metrics import compute_metrics
@@ -160,7 +160,6 @@ class TorchBackend:
         scheduler = build_scheduler(optimizer, cfg, total_steps)
         per_step = not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
         model, optimizer = accelerator.prepare(model, optimizer)
-        accelerator.register_for_checkpointing(scheduler)
         if cfg.compile:
             model = torch.compile(model)  # type: ignore[assignment]
         loss_fn = build_loss(cfg.loss)
@@ -169,8 +168,7 @@ class TorchBackend:
 
         progress: dict[str, Any] = {"epoch": 1, "step_in_epoch": 0, "global_step": 0}
         if run.resumed and (run.state_dir / "trainer.json").exists():
-            accelerator.load_state(str(run.state_dir))
-            saved = json.loads((run.state_dir / "trainer.json").read_text())
+            saved = read_state(run.state_dir, accelerator, model, optimizer, scheduler)
             progress = saved["progress"]
             stopper.load_state_dict(saved["early_stopping"])
             logger.info(
@@ -182,10 +180,15 @@ class TorchBackend:
 
         def save_state() -> None:
             def _write(tmp: Path) -> None:
-                accelerator.save_state(str(tmp), safe_serialization=True)
+                write_state(tmp, accelerator, model, optimizer)
                 atomic_write_json(
                     tmp / "trainer.json",
-                    {"progress": progress, "early_stopping": stopper.state_dict()},
+                    {
+                        "progress": progress,
+                        "early_stopping": stopper.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "scaler": accelerator.scaler.state_dict() if accelerator.scaler else None,
+                    },
                 )
 
             if accelerator.is_main_process:
@@ -197,116 +200,125 @@ class TorchBackend:
         eval_bs = cfg.eval_batch_size or 2 * cfg.batch_size
         final_reason = "completed"
         done = progress["global_step"] >= total_steps or stopper.should_stop
-        while not done and progress["epoch"] <= cfg.epochs:
-            epoch = progress["epoch"]
-            # resuming mid-epoch: drop the batches already consumed from this epoch's fixed order
-            skip = (
-                progress["step_in_epoch"]
-                * cfg.grad_accum
-                * cfg.batch_size
-                * accelerator.num_processes
-            )
-            loader = torch.utils.data.DataLoader(
-                _Indices(n_train),
-                batch_size=cfg.batch_size,
-                sampler=_EpochSampler(n_train, cfg.seed, epoch, shuffle=True, skip=skip),
-                collate_fn=lambda idx: to_tensors(data.collate("train", idx)),
-                num_workers=cfg.num_workers,
-                # its own generator: creating an iterator must not draw from the global RNG,
-                # or a resumed epoch would get different dropout masks
-                generator=torch.Generator().manual_seed(cfg.seed + epoch),
-            )
-            loader = _shard(accelerator, loader)
-            model.train()
-            # a resumed epoch continues the running loss of the batches done before the kill
-            loss_sum = torch.tensor(progress.get("loss_sum", 0.0), device=accelerator.device)
-            correct = torch.tensor(progress.get("correct", 0), device=accelerator.device)
-            seen = progress.get("seen", 0)  # training examples of this epoch before a resume
-            n_batches, n_samples, n_tokens = progress.get("batches", 0), 0, 0
-            t0 = time.perf_counter()
-            bar = epoch_progress(
-                cfg.progress and accelerator.is_main_process, epoch, cfg.epochs, len(loader)
-            )
-            for batch in loader:
-                labels = batch.pop("labels")
-                with accelerator.accumulate(model):
-                    with accelerator.autocast():
-                        outputs = model(**batch)
-                        loss = (
-                            own_loss(outputs, labels)
-                            if own_loss
-                            else loss_fn(outputs["logits"], labels)
-                        )
-                    if not torch.isfinite(loss):
-                        raise FloatingPointError(
-                            f"Loss became {loss.item()} at epoch {epoch}, step {progress['global_step']}: lower train.lr or enable train.grad_clip."
-                        )
-                    accelerator.backward(loss)
-                    if accelerator.sync_gradients and cfg.grad_clip:
-                        accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    optimizer.step()
-                    optimizer.zero_grad(set_to_none=True)
-                loss_sum += loss.detach()
-                correct += _num_correct(outputs["logits"].detach(), labels)
-                n_batches += 1
-                n_samples += labels.shape[0]
-                n_tokens += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
-                if accelerator.sync_gradients:
-                    if per_step:
-                        scheduler.step()
-                    progress["global_step"] += 1
-                    progress["step_in_epoch"] += 1
-                    if cfg.save_every_steps and progress["global_step"] % cfg.save_every_steps == 0:
-                        progress.update(
-                            loss_sum=loss_sum.item(),
-                            batches=n_batches,
-                            correct=int(correct),
-                            seen=seen + n_samples,
-                        )
-                        save_state()
-                    if progress["global_step"] >= total_steps:
-                        break
+        with StopRequest() as stop:  # Ctrl-C: finish the step, save state, raise
+            while not done and progress["epoch"] <= cfg.epochs:
+                epoch = progress["epoch"]
+                # resuming mid-epoch: drop the batches already consumed from this epoch's fixed order
+                skip = (
+                    progress["step_in_epoch"]
+                    * cfg.grad_accum
+                    * cfg.batch_size
+                    * accelerator.num_processes
+                )
+                loader = torch.utils.data.DataLoader(
+                    _Indices(n_train),
+                    batch_size=cfg.batch_size,
+                    sampler=_EpochSampler(n_train, cfg.seed, epoch, shuffle=True, skip=skip),
+                    collate_fn=lambda idx: to_tensors(data.collate("train", idx)),
+                    num_workers=cfg.num_workers,
+                    # its own generator: creating an iterator must not draw from the global RNG,
+                    # or a resumed epoch would get different dropout masks
+                    generator=torch.Generator().manual_seed(cfg.seed + epoch),
+                )
+                loader = _shard(accelerator, loader)
+                model.train()
+                # a resumed epoch continues the running loss of the batches done before the kill
+                loss_sum = torch.tensor(progress.get("loss_sum", 0.0), device=accelerator.device)
+                correct = torch.tensor(progress.get("correct", 0), device=accelerator.device)
+                seen = progress.get("seen", 0)  # training examples of this epoch before a resume
+                n_batches, n_samples, n_tokens = progress.get("batches", 0), 0, 0
+                t0 = time.perf_counter()
+                bar = epoch_progress(
+                    cfg.progress and accelerator.is_main_process, epoch, cfg.epochs, len(loader)
+                )
+                for batch in loader:
+                    labels = batch.pop("labels")
+                    with accelerator.accumulate(model):
+                        with accelerator.autocast():
+                            outputs = model(**batch)
+                            loss = (
+                                own_loss(outputs, labels)
+                                if own_loss
+                                else loss_fn(outputs["logits"], labels)
+                            )
+                        if not torch.isfinite(loss):
+                            raise FloatingPointError(
+                                f"Loss became {loss.item()} at epoch {epoch}, step {progress['global_step']}: lower train.lr or enable train.grad_clip."
+                            )
+                        accelerator.backward(loss)
+                        if accelerator.sync_gradients and cfg.grad_clip:
+                            accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                        optimizer.step()
+                        optimizer.zero_grad(set_to_none=True)
+                    loss_sum += loss.detach()
+                    correct += _num_correct(outputs["logits"].detach(), labels)
+                    n_batches += 1
+                    n_samples += labels.shape[0]
+                    n_tokens += (
+                        int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
+                    )
+                    if accelerator.sync_gradients:
+                        if per_step:
+                            scheduler.step()
+                        progress["global_step"] += 1
+                        progress["step_in_epoch"] += 1
+                        every = cfg.save_every_steps
+                        stopping = _stop_requested(accelerator, stop)
+                        if stopping or (every and progress["global_step"] % every == 0):
+                            progress.update(
+                                loss_sum=loss_sum.item(),
+                                batches=n_batches,
+                                correct=int(correct),
+                                seen=seen + n_samples,
+                            )
+                            save_state()
+                        if stopping:
+                            raise interrupted(run, epoch, progress["global_step"])
+                        if progress["global_step"] >= total_steps:
+                            break
+                    if bar is not None:
+                        bar.update(loss.item(), labels.shape[0])
                 if bar is not None:
-                    bar.update(loss.item(), labels.shape[0])
-            if bar is not None:
-                bar.close()
-            elapsed = time.perf_counter() - t0
-            train_loss = accelerator.reduce(loss_sum, "mean").item() / max(n_batches, 1)
-            # running accuracy over the epoch's batches in train mode (dropout on), as Keras reports it
-            total_seen = (seen + n_samples) * accelerator.num_processes
-            train_accuracy = accelerator.reduce(correct, "sum").item() / max(total_seen, 1)
+                    bar.close()
+                elapsed = time.perf_counter() - t0
+                train_loss = accelerator.reduce(loss_sum, "mean").item() / max(n_batches, 1)
+                # running accuracy over the epoch's batches in train mode (dropout on), as Keras reports it
+                total_seen = (seen + n_samples) * accelerator.num_processes
+                train_accuracy = accelerator.reduce(correct, "sum").item() / max(total_seen, 1)
 
-            probs, labels_np = self._evaluate(accelerator, model, data, "validation", eval_bs)
-            val = compute_metrics(cfg.metrics, labels_np, probs)
-            improved = stopper.update(val[cfg.monitor], epoch)
-            if not per_step:
-                scheduler.step(val[cfg.monitor])
-            row = {
-                "train_loss": train_loss,
-                "train_accuracy": train_accuracy,
-                **prefixed(val, "val"),
-                "lr": optimizer.param_groups[0]["lr"],
-                "samples_per_s": n_samples * accelerator.num_processes / max(elapsed, 1e-9),
-                "tokens_per_s": n_tokens * accelerator.num_processes / max(elapsed, 1e-9),
-                "epoch_seconds": elapsed,
-                "global_step": progress["global_step"],
-                "best": improved,
-            }
-            if accelerator.is_main_process:
-                if improved:
-                    run.save_model(accelerator.unwrap_model(model), self)
-                run.log_epoch(epoch, row)
-                if writer is not None:
-                    writer.add_scalars(row, epoch)
-            progress = {
-                "epoch": epoch + 1,
-                "step_in_epoch": 0,
-                "global_step": progress["global_step"],
-            }
-            save_state()
-            reason = stop_reason(stopper, progress["global_step"], total_steps, cfg.max_steps)
-            if reason is not None:
-                final_reason, done = reason, True
+                probs, labels_np = self._evaluate(accelerator, model, data, "validation", eval_bs)
+                val = compute_metrics(cfg.metrics, labels_np, probs)
+                improved = stopper.update(val[cfg.monitor], epoch)
+                if not per_step:
+                    scheduler.step(val[cfg.monitor])
+                row = {
+                    "train_loss": train_loss,
+                    "train_accuracy": train_accuracy,
+                    **prefixed(val, "val"),
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "samples_per_s": n_samples * accelerator.num_processes / max(elapsed, 1e-9),
+                    "tokens_per_s": n_tokens * accelerator.num_processes / max(elapsed, 1e-9),
+                    "epoch_seconds": elapsed,
+                    "global_step": progress["global_step"],
+                    "best": improved,
+                }
+                if accelerator.is_main_process:
+                    if improved:
+                        run.save_model(accelerator.unwrap_model(model), self)
+                    run.log_epoch(epoch, row)
+                    if writer is not None:
+                        writer.add_scalars(row, epoch)
+                progress = {
+                    "epoch": epoch + 1,
+                    "step_in_epoch": 0,
+                    "global_step": progress["global_step"],
+                }
+                save_state()
+                if _stop_requested(accelerator, stop):
+                    raise interrupted(run, epoch, progress["global_step"])
+                reason = stop_reason(stopper, progress["global_step"], total_steps, cfg.max_steps)
+                if reason is not None:
+                    final_reason, done = reason, True
         if writer is not None:
             writer.close()
         accelerator.wait_for_everyone()
@@ -342,6 +354,42 @@ class TorchBackend:
                 labels.append(y.cpu().numpy())
         model.train()
         return np.concatenate(probs), np.concatenate(labels)
+
+
+def _stop_requested(accelerator: Any, stop: StopRequest) -> bool:
+    """Whether any process got a Ctrl-C (all must save and stop at the same step)."""
+    if accelerator.num_processes == 1:
+        return stop.requested
+    flag = torch.tensor(int(stop.requested), device=accelerator.device)
+    return bool(accelerator.reduce(flag, "sum").item())
+
+
+def write_state(tmp: Path, accelerator: Any, model: Any, optimizer: Any) -> None:
+    """Model, optimizer and RNG state as safetensors + JSON (no pickle; see torch_state)."""
+    from attnzoo.trainers import torch_state
+
+    torch_state.save_model_state(accelerator.unwrap_model(model), tmp)
+    torch_state.save_optimizer(optimizer, tmp)
+    torch_state.save_rng(tmp)
+
+
+def read_state(
+    state_dir: Path, accelerator: Any, model: Any, optimizer: Any, scheduler: Any
+) -> dict[str, Any]:
+    """Restore what :func:`write_state` wrote; refuse any pickle before reading anything."""
+    from attnzoo.state import check_state_dir
+    from attnzoo.trainers import torch_state
+
+    check_state_dir(state_dir)
+    saved: dict[str, Any] = torch_state._read_json(state_dir / "trainer.json")
+    torch_state.load_model_state(accelerator.unwrap_model(model), state_dir)
+    torch_state.load_optimizer(optimizer, state_dir)
+    if saved.get("scheduler") is not None:
+        scheduler.load_state_dict(saved["scheduler"])
+    if saved.get("scaler") is not None and accelerator.scaler is not None:
+        accelerator.scaler.load_state_dict(saved["scaler"])
+    torch_state.load_rng(state_dir)
+    return saved
 
 
 def _num_correct(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -41,6 +41,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from attnzoo.errors import CheckpointError
+from attnzoo.interrupts import StopRequest, interrupted
 from attnzoo.io import atomic_dir, atomic_write, atomic_write_json
 from attnzoo.metrics import compute_metrics
 from attnzoo.progress import EpochProgress, epoch_progress
@@ -196,6 +197,9 @@ class TensorFlowBackend:
 
         progress = {"epoch": 1, "step_in_epoch": 0, "global_step": 0}
         if run.resumed and (run.state_dir / "trainer.json").exists():
+            from attnzoo.state import check_state_dir
+
+            check_state_dir(run.state_dir)  # a pickle in state/ is refused, never read
             read_state(run.state_dir / STATE_FILE, model, optimizer)
             saved = json.loads((run.state_dir / "trainer.json").read_text())
             progress = saved["progress"]
@@ -233,62 +237,79 @@ class TensorFlowBackend:
         eval_bs = cfg.eval_batch_size or 2 * cfg.batch_size
         final_reason = "completed"
         done = progress["global_step"] >= total_steps or stopper.should_stop
-        while not done and progress["epoch"] <= cfg.epochs:
-            epoch = progress["epoch"]
-            skip = progress["step_in_epoch"] * cfg.grad_accum  # batches already trained on
-            limit = min(
-                batches_per_epoch - skip, (total_steps - progress["global_step"]) * cfg.grad_accum
-            )
-            counts = {"samples": 0, "tokens": 0}
-            dataset = train_dataset(data, global_bs, cfg.seed, epoch, skip, limit, counts, replicas)
-            steps = StepCallback(
-                progress,
-                cfg.grad_accum,
-                cfg.save_every_steps,
-                save_state,
-                bar=epoch_progress(cfg.progress and chief, epoch, cfg.epochs, limit),
-                batch_size=global_bs,
-            )
-            t0 = time.perf_counter()
-            history = model.fit(
-                dataset,
-                epochs=epoch,
-                initial_epoch=epoch - 1,
-                shuffle=False,
-                verbose=0,
-                callbacks=[steps],
-            )
-            elapsed = time.perf_counter() - t0
-            train_loss = float(history.history["loss"][-1])
-            train_accuracy = float(history.history["accuracy"][-1])
+        with StopRequest() as stop:  # Ctrl-C: finish the step, save state, raise
+            while not done and progress["epoch"] <= cfg.epochs:
+                epoch = progress["epoch"]
+                skip = progress["step_in_epoch"] * cfg.grad_accum  # batches already trained on
+                limit = min(
+                    batches_per_epoch - skip,
+                    (total_steps - progress["global_step"]) * cfg.grad_accum,
+                )
+                counts = {"samples": 0, "tokens": 0}
+                dataset = train_dataset(
+                    data, global_bs, cfg.seed, epoch, skip, limit, counts, replicas
+                )
+                steps = StepCallback(
+                    progress,
+                    cfg.grad_accum,
+                    cfg.save_every_steps,
+                    save_state,
+                    bar=epoch_progress(cfg.progress and chief, epoch, cfg.epochs, limit),
+                    batch_size=global_bs,
+                    n_train=n_train,
+                    stop=stop,
+                    on_stop=lambda: interrupted(run, epoch, progress["global_step"]),
+                )
+                t0 = time.perf_counter()
+                history = model.fit(
+                    dataset,
+                    epochs=epoch,
+                    initial_epoch=epoch - 1,
+                    shuffle=False,
+                    verbose=0,
+                    callbacks=[steps],
+                )
+                elapsed = time.perf_counter() - t0
+                # a resumed epoch: combine with the batches trained before the kill (Keras
+                # restarted its running means), so the row covers the whole epoch, as in torch
+                train_loss, train_accuracy = epoch_means(
+                    steps.before,
+                    float(history.history["loss"][-1]),
+                    float(history.history["accuracy"][-1]),
+                    counts["samples"],
+                )
 
-            probs = self.predict_proba(model, data.batches("validation", eval_bs))
-            val = compute_metrics(cfg.metrics, data.labels["validation"], probs)
-            improved = stopper.update(val[cfg.monitor], epoch)
-            if plateau is not None:
-                plateau.step(val[cfg.monitor], optimizer)
-            row = {
-                "train_loss": train_loss,
-                "train_accuracy": train_accuracy,
-                **prefixed(val, "val"),
-                "lr": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
-                "samples_per_s": counts["samples"] / max(elapsed, 1e-9),
-                "tokens_per_s": counts["tokens"] / max(elapsed, 1e-9),
-                "epoch_seconds": elapsed,
-                "global_step": progress["global_step"],
-                "best": improved,
-            }
-            if chief:
-                if improved:
-                    run.save_model(model, self)
-                run.log_epoch(epoch, row)
-                if writer is not None:
-                    writer.add_scalars(row, epoch)
-            progress.update(epoch=epoch + 1, step_in_epoch=0)
-            save_state()
-            reason = stop_reason(stopper, progress["global_step"], total_steps, cfg.max_steps)
-            if reason is not None:
-                final_reason, done = reason, True
+                probs = self.predict_proba(model, data.batches("validation", eval_bs))
+                val = compute_metrics(cfg.metrics, data.labels["validation"], probs)
+                improved = stopper.update(val[cfg.monitor], epoch)
+                if plateau is not None:
+                    plateau.step(val[cfg.monitor], optimizer)
+                row = {
+                    "train_loss": train_loss,
+                    "train_accuracy": train_accuracy,
+                    **prefixed(val, "val"),
+                    "lr": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
+                    "samples_per_s": counts["samples"] / max(elapsed, 1e-9),
+                    "tokens_per_s": counts["tokens"] / max(elapsed, 1e-9),
+                    "epoch_seconds": elapsed,
+                    "global_step": progress["global_step"],
+                    "best": improved,
+                }
+                if chief:
+                    if improved:
+                        run.save_model(model, self)
+                    run.log_epoch(epoch, row)
+                    if writer is not None:
+                        writer.add_scalars(row, epoch)
+                for key in ("loss_sum", "correct", "seen"):
+                    progress.pop(key, None)
+                progress.update(epoch=epoch + 1, step_in_epoch=0)
+                save_state()
+                if stop.requested:
+                    raise interrupted(run, epoch, progress["global_step"])
+                reason = stop_reason(stopper, progress["global_step"], total_steps, cfg.max_steps)
+                if reason is not None:
+                    final_reason, done = reason, True
         if writer is not None:
             writer.close()
         self.load_weights(model, run.model_dir)
@@ -493,6 +514,22 @@ class Plateau:
         optimizer.learning_rate = state["lr"]
 
 
+def epoch_means(
+    before: dict[str, Any], loss: float, accuracy: float, samples: int
+) -> tuple[float, float]:
+    """The whole epoch's train loss and accuracy: Keras' means over this ``fit`` call's
+    ``samples``, merged with ``before``, the sums a mid-epoch resume carried in (Keras weights
+    both by batch size)."""
+    seen = before.get("seen", 0)
+    if not seen:
+        return loss, accuracy
+    n = seen + samples
+    return (
+        (before["loss_sum"] + loss * samples) / n,
+        (before["correct"] + accuracy * samples) / n,
+    )
+
+
 class StepCallback(keras.callbacks.Callback):
     """Counts optimizer steps into ``progress``, saves state every N steps, stops on NaN."""
 
@@ -504,8 +541,14 @@ class StepCallback(keras.callbacks.Callback):
         save_state: Any,
         bar: EpochProgress | None,
         batch_size: int = 0,
+        n_train: int = 0,
+        stop: StopRequest | None = None,
+        on_stop: Any = None,
     ) -> None:
         super().__init__()
+        self.n_train, self.stop, self.on_stop = n_train, stop, on_stop
+        self.skip = progress["step_in_epoch"] * grad_accum  # batches of this epoch before a resume
+        self.before = {k: progress.get(k, 0) for k in ("loss_sum", "correct", "seen")}
         self.batch_size = batch_size  # for the progress bar's samples/s (last batch may be smaller)
         self.progress, self.grad_accum, self.save_every, self.save_state, self.bar = (
             progress,
@@ -527,10 +570,27 @@ class StepCallback(keras.callbacks.Callback):
         if self.batches % self.grad_accum == 0:
             self.progress["global_step"] += 1
             self.progress["step_in_epoch"] += 1
-            if self.save_every and self.progress["global_step"] % self.save_every == 0:
+            stopping = self.stop is not None and self.stop.requested
+            if stopping or (
+                self.save_every and self.progress["global_step"] % self.save_every == 0
+            ):
+                self._record_running_means(logs or {})
                 self.save_state()
+            if stopping:
+                raise self.on_stop()
         if self.bar is not None:
             self.bar.update(loss, self.batch_size)
+
+    def _record_running_means(self, logs: dict[str, Any]) -> None:
+        """Put the epoch's running loss/accuracy so far into ``progress`` (saved with the state)
+        as sums over samples, so a resume continues them (see :func:`epoch_means`)."""
+        total = self.skip + self.batches
+        done = min(total * self.batch_size, self.n_train) - min(
+            self.skip * self.batch_size, self.n_train
+        )
+        self.progress["loss_sum"] = self.before["loss_sum"] + float(logs.get("loss", 0.0)) * done
+        self.progress["correct"] = self.before["correct"] + float(logs.get("accuracy", 0.0)) * done
+        self.progress["seen"] = self.before["seen"] + done
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.bar is not None:

@@ -152,3 +152,42 @@ FASTTEXT = ModelSpec(
 def register_models(registry):  # type: ignore[no-untyped-def]
     for spec in (TRANSFORMER, HF_ENCODER, BILSTM, FASTTEXT):
         registry.add(spec)
+
+
+# ---------------------------------------------------------------------------------------
+# image classification
+# ---------------------------------------------------------------------------------------
+
+CNN = ModelSpec(
+    name="cnn",
+    config=f"{_PKG}.cnn_config:CNNConfig",
+    factory=f"{_PKG}.cnn:CNNClassifier",
+    task="image-classification",
+    input_kind="image",
+    description="Small CNN: conv-BN-ReLU stages, global average pooling, linear head.",
+    paper="Simonyan & Zisserman 2015 (VGG blocks); Ioffe & Szegedy 2015 (batch norm)",
+    presets={
+        "tiny": Preset(
+            model={"widths": [8, 16], "dropout": 0.0},
+            description="Two stages of 8 and 16 channels, for tests.",
+        ),
+        "base": Preset(
+            model={"widths": [32, 64, 128], "blocks_per_stage": 1},
+            description="Three stages of 32, 64 and 128 channels (the defaults).",
+        ),
+    },
+    train_defaults={
+        "lr": 3e-3,
+        "epochs": 30,
+        "batch_size": 64,
+        "weight_decay": 0.01,
+        "scheduler": "cosine",
+        "warmup_ratio": 0.05,
+        "early_stopping_patience": 6,
+    },
+)
+
+
+@hookimpl(specname="register_models")
+def register_image_models(registry):  # type: ignore[no-untyped-def]
+    registry.add(CNN)

