@@ -75,9 +75,28 @@ def test_seeded_and_deterministic():
     torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+def test_sides_not_a_multiple_of_the_patch_are_zero_padded():
+    cfg = PolaImageConfig(**{**SMALL, "image_size": 10}, **ARCH)  # 10 px, 4-px patches: 3 x 3
+    assert cfg.grid == (3, 3)
+    out = PolaImageClassifier(cfg)(pixel_values=torch.randn(2, 3, 10, 10))["logits"]
+    assert out.shape == (2, 2)
+
+
+def test_registered_for_the_image_input_kind():
+    from attnzoo.registry import get_model_spec
+
+    for name in ("pola-image", "dsp-image"):
+        spec = get_model_spec(name)
+        assert (spec.task, spec.input_kind, spec.framework) == (
+            "image-classification",
+            "image",
+            "torch",
+        )
+
+
 def test_clear_errors():
-    with pytest.raises(ValidationError, match="not a multiple of patch_size"):
-        PolaImageConfig(image_size=30, patch_size=4)
+    with pytest.raises(ValidationError, match="patch_size"):
+        PolaImageConfig(patch_size=0)
     model = build(*MODELS[0])
     with pytest.raises(ValueError, match=r"pixel_values must be \(B, 3, 16, 16\)"):
         model(pixel_values=torch.randn(1, 3, 32, 32))

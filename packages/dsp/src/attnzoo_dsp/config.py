@@ -1,8 +1,9 @@
 """Configurations of the PolaFormer and DSP-Attention classifiers (text and image).
 
 The attention fields are declared once (``PolaArch``, ``DSPArch``) and combined with the
-input-side fields: :class:`attnzoo.config.TextClassifierConfig` for token sequences, the
-image fields (``image_size``, ``in_channels``, ``patch_size``) for patch grids. Field names of
+input-side fields: :class:`attnzoo.config.TextClassifierConfig` for token sequences,
+:class:`attnzoo.config.ImageClassifierConfig` (``image_size``, ``in_channels``, ``num_classes``)
+plus ``patch_size`` for patch grids. Field names of
 the encoder (``d_model``, ``n_heads``, ``n_layers``, ``d_ff``) are the softmax transformer
 baseline's, so one ``--set`` line configures all three models alike.
 """
@@ -13,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from attnzoo.config import ModelConfig, TextClassifierConfig
+from attnzoo.config import ImageClassifierConfig, ModelConfig, TextClassifierConfig
 
 
 class PolaArch(ModelConfig):
@@ -131,30 +132,24 @@ class DSPConfig(TextClassifierConfig, DSPArch):
     )
 
 
-class _ImageFields(ModelConfig):
-    image_size: int = Field(32, ge=1, description="Height = width of the input images in pixels.")
-    in_channels: int = Field(3, ge=1, description="Channels of pixel_values (B, C, H, W).")
-    patch_size: int = Field(4, ge=1, description="Side of the square, non-overlapping patches.")
-    num_classes: int = Field(10, ge=1, description="Number of labels; set from the data.")
-
-    @model_validator(mode="after")
-    def _check_patches(self) -> _ImageFields:
-        if self.image_size % self.patch_size:
-            raise ValueError(
-                f"image_size={self.image_size} is not a multiple of patch_size={self.patch_size}; "
-                f"choose a patch size among {[p for p in range(1, 33) if self.image_size % p == 0]}."
-            )
-        return self
+class _PatchFields(ImageClassifierConfig):
+    patch_size: int = Field(
+        4,
+        ge=1,
+        description="Side of the square, non-overlapping patches (PVT: 4); images whose side is not a "
+        "multiple are zero-padded on the right and bottom.",
+    )
 
     @property
     def grid(self) -> tuple[int, int]:
-        side = self.image_size // self.patch_size
+        """Patch grid (H', W') = ceil(image_size / patch_size) on each side."""
+        side = -(-self.image_size // self.patch_size)
         return side, side
 
 
-class PolaImageConfig(_ImageFields, PolaArch):
+class PolaImageConfig(_PatchFields, PolaArch):
     """PolaFormer image classifier over patch embeddings (:class:`attnzoo_dsp.model.PolaImageClassifier`)."""
 
 
-class DSPImageConfig(_ImageFields, DSPArch):
+class DSPImageConfig(_PatchFields, DSPArch):
     """DSP-Attention image classifier over patch embeddings (:class:`attnzoo_dsp.model.DSPImageClassifier`)."""

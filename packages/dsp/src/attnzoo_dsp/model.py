@@ -10,6 +10,7 @@ PVT's patch embedding, + learned positions) and run the 2-D form of the attentio
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from attnzoo_dsp.config import (
@@ -162,15 +163,18 @@ class DSPClassifier(_SequenceClassifier):
 
 
 class PatchEmbed(nn.Module):
-    """Non-overlapping patches: Conv2d(in, C, p, stride p) + LayerNorm (PVT) -> (B, N, C)."""
+    """Non-overlapping patches: Conv2d(in, C, p, stride p) + LayerNorm (PVT) -> (B, N, C), grid."""
 
     def __init__(self, in_channels: int, dim: int, patch_size: int, eps: float) -> None:
         super().__init__()
+        self.patch_size = patch_size
         self.proj = nn.Conv2d(in_channels, dim, patch_size, stride=patch_size)
         self.norm = nn.LayerNorm(dim, eps=eps)
 
     def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        x = self.proj(pixels)  # (B, C, H/p, W/p)
+        p, (h, w) = self.patch_size, pixels.shape[-2:]
+        pixels = F.pad(pixels, (0, -w % p, 0, -h % p))  # zero-pad to a multiple of p
+        x = self.proj(pixels)  # (B, C, ceil(H/p), ceil(W/p))
         grid = (x.shape[-2], x.shape[-1])
         return self.norm(x.flatten(2).transpose(1, 2)), grid
 

@@ -1,8 +1,7 @@
 """Registers the PolaFormer and DSP-Attention classifiers (imports neither torch nor transformers).
 
-The image classifiers (``attnzoo_dsp.model:PolaImageClassifier`` / ``DSPImageClassifier``) are
-built and tested as plain torch modules; they are registered once attnzoo-core has an image
-input kind.
+``pola`` / ``dsp``: token sequences (text, LRA); ``pola-image`` / ``dsp-image``: images through
+the image input kind (patch embedding, the 2-D form of the attention on the patch grid).
 """
 
 from __future__ import annotations
@@ -72,7 +71,53 @@ DSP = ModelSpec(
 )
 
 
+# Image recipe: PolaFormer's AdamW weight decay 0.05 with cosine decay; a small-data lr and budget.
+IMAGE_TRAIN_DEFAULTS = {
+    "lr": 1e-3,
+    "epochs": 30,
+    "batch_size": 64,
+    "weight_decay": 0.05,
+    "scheduler": "cosine",
+    "warmup_ratio": 0.05,
+    "early_stopping_patience": 6,
+}
+_TINY_IMAGE = {"d_model": 32, "n_heads": 2, "n_layers": 2, "d_ff": 64, "patch_size": 2}
+
+POLA_IMAGE = ModelSpec(
+    name="pola-image",
+    config=f"{_PKG}.config:PolaImageConfig",
+    factory=f"{_PKG}.model:PolaImageClassifier",
+    task="image-classification",
+    input_kind="image",
+    description="PolaFormer image classifier: patch embedding, polarity-aware linear attention on the patch grid.",
+    paper=POLA.paper,
+    presets={
+        "tiny": Preset(
+            model=_TINY_IMAGE, description="2 x 32-wide layers, 2-pixel patches, for tests."
+        ),
+    },
+    train_defaults=IMAGE_TRAIN_DEFAULTS,
+)
+
+DSP_IMAGE = ModelSpec(
+    name="dsp-image",
+    config=f"{_PKG}.config:DSPImageConfig",
+    factory=f"{_PKG}.model:DSPImageClassifier",
+    task="image-classification",
+    input_kind="image",
+    description="DSP-Attention image classifier: patch embedding, DSP-Attention on the patch grid.",
+    paper=DSP.paper,
+    presets={
+        "tiny": Preset(
+            model={**_TINY_IMAGE, "spectral_modes": 4, "num_scales": 2},
+            description="2 x 32-wide layers, 2-pixel patches, 4 modes, 2 scales, for tests.",
+        ),
+    },
+    train_defaults=IMAGE_TRAIN_DEFAULTS,
+)
+
+
 @hookimpl
 def register_models(registry):  # type: ignore[no-untyped-def]
-    for spec in (POLA, DSP):
+    for spec in (POLA, DSP, POLA_IMAGE, DSP_IMAGE):
         registry.add(spec)
