@@ -28,6 +28,7 @@ PACKAGES = {
     "core": ("attnzoo-core", "core", ["torch"]),
     "diffusion": ("attnzoo-diffusion", "packages/diffusion", []),
     "atrt": ("attnzoo-atrt", "packages/atrt", []),
+    "dsp": ("attnzoo-dsp", "packages/dsp", []),
     "baselines": ("attnzoo-baselines", "plugins/baselines", []),
     "datasets": ("attnzoo-datasets", "plugins/datasets", ["sentiment"]),
     "example": ("attnzoo-example", "plugins/example", []),

@@ -1,0 +1,1 @@
+"""attnzoo-dsp: PolaFormer's polarity-aware linear attention and DSP-Attention (attnzoo plugin)."""
