@@ -26,6 +26,7 @@ PYTHON = os.environ.get("UV_PYTHON", "3.11")
 PACKAGES = {
     # session suffix: (distribution, folder, extras)
     "core": ("attnzoo-core", "core", ["torch"]),
+    "amsdff": ("attnzoo-amsdff", "packages/amsdff", []),
     "diffusion": ("attnzoo-diffusion", "packages/diffusion", []),
     "atrt": ("attnzoo-atrt", "packages/atrt", []),
     "dsp": ("attnzoo-dsp", "packages/dsp", []),
