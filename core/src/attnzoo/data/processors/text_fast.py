@@ -40,7 +40,8 @@ _RANGE = (0x80, 0x2BFF)
 @functools.cache
 def _classes() -> tuple[str, str]:
     """Non-ASCII characters the fast path may see: (inside words, punctuation)."""
-    word, punct = [], []
+    word: list[str] = []
+    punct: list[str] = []
     for code in range(*_RANGE):
         c = chr(code)
         cat = unicodedata.category(c)
