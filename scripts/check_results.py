@@ -46,7 +46,7 @@ BLOCK_START = re.compile(r"<!--\s*results:\s*(?P<paths>[^>]*?)\s*-->")
 BLOCK_END = re.compile(r"<!--\s*/results\s*-->")
 NUMBER = re.compile(
     r"(?<![\w.,])(?P<sign>[-−])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?P<suffix>[kMG%](?![A-Za-z])|(?![\w]))(?!\.\d)"
+    r"(?:[eE](?P<exp>[-+−]?\d+))?(?P<suffix>[kMG%](?![A-Za-z])|(?![\w]))(?!\.\d)"
 )
 SCALE = {"k": 1e3, "M": 1e6, "G": 1e9, "%": 1.0, "": 1.0}
 CODE_SPAN = re.compile(r"`[^`]*`")
@@ -77,7 +77,7 @@ def parse_number(match: re.Match[str], line: int) -> Figure:
     num = match.group("num").replace(",", "")
     suffix = match.group("suffix") or ""
     decimals = len(num.split(".")[1]) if "." in num else 0
-    scale = SCALE[suffix]
+    scale = SCALE[suffix] * 10.0 ** int((match.group("exp") or "0").replace("−", "-"))
     value = float(num) * scale * (-1 if match.group("sign") else 1)
     tol = 0.5 * 10**-decimals * scale * (1 + 1e-9) + 1e-12
     return Figure(match.group(0), value, tol, suffix == "%", line)

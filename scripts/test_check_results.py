@@ -14,6 +14,7 @@ CSV = """model,dataset,seed,test_accuracy,num_parameters,train_seconds
 a,d,0,0.9417,1091269,31.8
 a,d,1,0.9283,1091269,33.2
 a,d,2,0.9500,1091269,30.0
+b,d,0,1.788e-07,5,1
 """
 
 
@@ -56,6 +57,14 @@ def test_prose_checks_decimals_only(tmp_path):
     assert main(["--root", str(repo(tmp_path, body))]) == 0
     body = "After 10 epochs with width 64: accuracy 0.9999."
     assert main(["--root", str(repo(tmp_path, body))]) == 1
+
+
+@pytest.mark.parametrize(
+    ("figure", "found"), [("1.8e-7", True), ("1.79e-7", True), ("1.8e-6", False)]
+)
+def test_scientific_notation(tmp_path, figure, found):
+    body = f"max |diff| {figure}."
+    assert main(["--root", str(repo(tmp_path, body))]) == (0 if found else 1)
 
 
 @pytest.mark.parametrize("cite", ["elsewhere/cells.csv", "results/missing.csv", ""])
