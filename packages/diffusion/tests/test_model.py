@@ -304,3 +304,13 @@ def test_fused_under_fp16_autocast_on_cuda():
         logits = model(ids, mask)["logits"]
     logits.float().sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_seed_preset_decays_every_parameter_like_the_seed():
+    """The seed's AdamW decays every parameter; core's default exempts embeddings/norms/biases."""
+    import attnzoo
+
+    presets = attnzoo.model_info("diffusion")["presets"]
+    assert presets["seed"]["train"] == {"decay_norm_and_bias": True}
+    assert presets["seed"]["model"] == {"init_gain": 0.02}
+    assert "decay_norm_and_bias" not in attnzoo.model_info("diffusion")["train_defaults"]
