@@ -2,6 +2,7 @@
 
     uv run nox                       # every default session (what CI runs)
     uv run nox -s tests-core         # one session
+    uv run nox -s results            # README figures vs the results files they cite
     uv run nox -s bump -- attnzoo-diffusion minor
     uv run nox -s bench              # the quick benchmark (not a default session)
 
@@ -99,6 +100,14 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.8")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def results(session: nox.Session) -> None:
+    """Every figure a README quotes is in the committed results file it cites."""
+    session.install("pytest>=8.3")
+    session.run("pytest", "scripts/test_check_results.py", "-q", *session.posargs)
+    session.run("python", "scripts/check_results.py")
 
 
 @nox.session(python=PYTHON)

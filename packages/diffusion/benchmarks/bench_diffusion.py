@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_diffusion.py                 # CPU, D 256, T 4, batch 8, length 4096
     python benchmarks/bench_diffusion.py --device cuda
     python benchmarks/bench_diffusion.py --length 1024 --steps 3   # quicker
+    python benchmarks/bench_diffusion.py --rounds 3 --out results/fused-vs-reference-cpu.json
 
 Every configuration runs in a fresh subprocess (``--worker``), so allocator caches and peaks of
 one configuration never leak into another; configurations are run ``--rounds`` times, interleaved,
@@ -177,6 +178,11 @@ def main() -> None:
         default=",".join(CONFIGS),
         help="comma-separated subset of " + ", ".join(CONFIGS),
     )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="also write the settings, every round and the table as JSON here",
+    )
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -189,8 +195,9 @@ def main() -> None:
         f"device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} "
         f"D={args.d_model} T={args.iters} B={args.batch} L={args.length} V={args.vocab}"
     )
-    print("fused vs reference, eval mode, same weights:", json.dumps(check_outputs(args)))
-    passthrough = [a for a in sys.argv[1:]]
+    outputs = check_outputs(args)
+    print("fused vs reference, eval mode, same weights:", json.dumps(outputs))
+    passthrough = _without_out(sys.argv[1:])
     runs: dict[str, list[dict]] = {}
     for _ in range(
         args.rounds
@@ -214,16 +221,57 @@ def main() -> None:
         json.dumps({n: [round(r["time_s"], 3) for r in rs] for n, rs in runs.items()}),
     )
     ref = results.get("reference")
+    table = []
+    for name, r in results.items():
+        row = {"config": name, **r}
+        if ref:
+            row["speedup"] = ref["time_s"] / r["time_s"]
+            row["peak_x_lower"] = ref["peak_mib"] / r["peak_mib"] if r["peak_mib"] > 0 else None
+            row["saved_x_lower"] = ref["saved_mib"] / r["saved_mib"] if r["saved_mib"] > 0 else None
+        table.append(row)
     print(
         f"\n{'config':<22}{'step s':>9}{'speedup':>9}{'peak MiB':>10}{'peak x':>8}{'saved MiB':>11}{'saved x':>9}"
     )
-    for name, r in results.items():
-        sp = ref["time_s"] / r["time_s"] if ref else float("nan")
-        pk = ref["peak_mib"] / r["peak_mib"] if ref and r["peak_mib"] > 0 else float("nan")
-        sv = ref["saved_mib"] / r["saved_mib"] if ref and r["saved_mib"] > 0 else float("nan")
+    nan = float("nan")
+    for row in table:
         print(
-            f"{name:<22}{r['time_s']:>9.3f}{sp:>9.2f}{r['peak_mib']:>10.0f}{pk:>8.2f}{r['saved_mib']:>11.0f}{sv:>9.2f}"
+            f"{row['config']:<22}{row['time_s']:>9.3f}{row.get('speedup', nan):>9.2f}"
+            f"{row['peak_mib']:>10.0f}{row.get('peak_x_lower') or nan:>8.2f}"
+            f"{row['saved_mib']:>11.0f}{row.get('saved_x_lower') or nan:>9.2f}"
         )
+    if args.out:
+        import os
+        import platform
+
+        record = {
+            "command": "python benchmarks/bench_diffusion.py " + " ".join(sys.argv[1:]),
+            "device": f"{args.device} ({os.cpu_count()} cores, {platform.machine()})"
+            if args.device == "cpu"
+            else torch.cuda.get_device_name(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "load_average": os.getloadavg(),
+            "settings": {k: v for k, v in vars(args).items() if k not in ("worker", "out")},
+            "fused_vs_reference_eval": outputs,
+            "rounds": runs,
+            "table": table,
+        }
+        with open(args.out, "w") as f:
+            json.dump(record, f, indent=2)
+        print(f"wrote {args.out}")
+
+
+def _without_out(argv: list[str]) -> list[str]:
+    """The command line minus ``--out PATH`` (workers only print)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--out":
+            skip = True
+        elif not a.startswith("--out="):
+            out.append(a)
+    return out
 
 
 if __name__ == "__main__":

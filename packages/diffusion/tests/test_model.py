@@ -15,7 +15,7 @@ V, C, D, L = 50, 3, 16, 12
 
 
 def make(seed: int = 0, **kw) -> DiffusionClassifier:
-    # gain 1 instead of the seed's 0.02 so that every dependency is far above rounding noise
+    # gain 1 (the default; the seed's 0.02 is the `seed` preset): dependencies far above rounding
     args = {
         "vocab_size": V,
         "num_classes": C,
@@ -258,10 +258,15 @@ def test_state_dict_keys_are_the_seeds():
     assert keys == seed_keys
 
 
-def test_initialisation_follows_the_seed():
-    model = DiffusionClassifier(DiffusionConfig(vocab_size=1000, num_classes=4))
+@pytest.mark.parametrize(("name", "gain"), [("diffusion", 1.0), ("diffusion.seed", 0.02)])
+def test_initialisation(name, gain):
+    """Default: xavier gain 1.0; the `seed` preset: the seed's 0.02. Zero biases, embedding N(0, 0.02)."""
+    import attnzoo
+
+    model = attnzoo.create_model(name, vocab_size=1000, num_classes=4)
+    assert model.config.init_gain == gain
     w = model.update_mlp[0].weight  # xavier normal std = gain * sqrt(2 / (fan_in + fan_out))
-    assert abs(w.std().item() - 0.02 * (2 / (256 + 512)) ** 0.5) < 1e-4
+    assert w.std().item() == pytest.approx(gain * (2 / (256 + 512)) ** 0.5, rel=0.02)
     assert all(
         torch.count_nonzero(m.bias) == 0
         for m in model.modules()
@@ -299,3 +304,13 @@ def test_fused_under_fp16_autocast_on_cuda():
         logits = model(ids, mask)["logits"]
     logits.float().sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_seed_preset_decays_every_parameter_like_the_seed():
+    """The seed's AdamW decays every parameter; core's default exempts embeddings/norms/biases."""
+    import attnzoo
+
+    presets = attnzoo.model_info("diffusion")["presets"]
+    assert presets["seed"]["train"] == {"decay_norm_and_bias": True}
+    assert presets["seed"]["model"] == {"init_gain": 0.02}
+    assert "decay_norm_and_bias" not in attnzoo.model_info("diffusion")["train_defaults"]

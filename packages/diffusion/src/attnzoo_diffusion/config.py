@@ -11,8 +11,10 @@ class DiffusionConfig(TextClassifierConfig):
     """Hyper-parameters of :class:`attnzoo_diffusion.model.DiffusionClassifier`.
 
     Defaults are the seed's ``run_experiment`` (``attention_free_diffusion_improved.py``):
-    D = 256, T = 4, alpha = 0.5, train-only noise 0.05, dropout 0.1, xavier gain 0.02,
-    circular neighbours, padding taking part in the diffusion, inputs up to 4096 tokens.
+    D = 256, T = 4, alpha = 0.5, train-only noise 0.05, dropout 0.1, circular neighbours,
+    padding taking part in the diffusion, inputs up to 4096 tokens; except the initialisation:
+    xavier gain 1.0, not the seed's 0.02, which collapses the trained model to rank one (the
+    ``seed`` preset keeps 0.02; see the README).
     """
 
     d_model: int = Field(256, ge=1, description="Embedding / state width D (the seed's embed_dim).")
@@ -31,12 +33,15 @@ class DiffusionConfig(TextClassifierConfig):
         0.1, ge=0.0, lt=1.0, description="Dropout inside the update MLP and the classifier head."
     )
     init_gain: float = Field(
-        0.02, gt=0.0, description="xavier_normal_ gain of every Linear (the seed's tiny 0.02)."
+        1.0,
+        gt=0.0,
+        description="xavier_normal_ gain of every Linear. The seed's 0.02 (preset 'seed') leaves "
+        "the trained features on about one direction (rank collapse); 1.0 is the standard gain.",
     )
     circular: bool = Field(
         True,
         description="Neighbours wrap around the sequence (position 0 sees L-1), as in the seed. "
-        "Ignored (always non-circular) when mask_in_diffusion is on.",
+        "False when mask_in_diffusion is on (masked mode never wraps; True is rejected there).",
     )
     mask_in_diffusion: bool = Field(
         False,
@@ -59,13 +64,19 @@ class DiffusionConfig(TextClassifierConfig):
 
     @model_validator(mode="after")
     def _check_shift_mode(self) -> DiffusionConfig:
-        if self.mask_in_diffusion and self.circular and "circular" in self.model_fields_set:
-            raise ValueError(
-                "circular=True contradicts mask_in_diffusion=True (masked mode always uses non-circular shifts, "
-                "otherwise position 0 would see the last real token of an unpadded row). Drop circular=True "
-                "or set mask_in_diffusion=False."
-            )
-        return self
+        if not (self.mask_in_diffusion and self.circular):
+            return self
+        if "circular" not in self.model_fields_set:
+            # the default True does not apply in masked mode: store what is used, so a saved
+            # config.json reloads (it would otherwise hold an explicit circular=True)
+            self.__dict__["circular"] = False
+            return self
+        raise ValueError(
+            "circular=True contradicts mask_in_diffusion=True (masked mode always uses non-circular "
+            "shifts, otherwise position 0 would see the last real token of an unpadded row). Drop "
+            "circular=True or set mask_in_diffusion=False. A config.json saved by attnzoo-diffusion "
+            "0.1.0 with mask_in_diffusion true holds circular true: set it to false there."
+        )
 
     @property
     def uses_circular_shift(self) -> bool:

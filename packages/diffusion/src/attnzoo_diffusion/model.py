@@ -305,10 +305,13 @@ class DiffusionClassifier(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **_: Any
     ) -> dict[str, torch.Tensor]:
-        h = self.hidden_states(input_ids, attention_mask)  # (B, L, D)
-        if attention_mask is not None:
-            mask = attention_mask.unsqueeze(-1).to(h.dtype)  # (B, L, 1)
-            pooled = (h * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-8)  # (B, D)
-        else:
-            pooled = h.mean(dim=1)
+        pooled = self.pool(self.hidden_states(input_ids, attention_mask), attention_mask)
         return {"logits": self.classifier(pooled)}
+
+    @staticmethod
+    def pool(h: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """Masked mean over the sequence (the denominator clamped at 1e-8): (B, L, D) -> (B, D)."""
+        if attention_mask is None:
+            return h.mean(dim=1)
+        mask = attention_mask.unsqueeze(-1).to(h.dtype)  # (B, L, 1)
+        return (h * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-8)

@@ -7,6 +7,8 @@ from attnzoo.specs import ModelSpec, Preset
 
 # The seed's run_experiment (attention_free_diffusion_improved.py): AdamW lr 5e-5, wd 0.01, no
 # scheduler, no gradient clipping, batch 32, 10 epochs, fixed number of epochs (no early stopping).
+# One difference stays by default: core's AdamW exempts embeddings, norms and biases from weight
+# decay, where the seed decays every parameter (the `seed` preset turns that back on).
 SEED_TRAIN = {
     "lr": 5e-5,
     "weight_decay": 0.01,
@@ -19,6 +21,12 @@ SEED_TRAIN = {
 }
 
 PRESETS = {
+    "seed": Preset(
+        model={"init_gain": 0.02},
+        train={"decay_norm_and_bias": True},
+        description="The seed exactly: xavier gain 0.02 on every Linear (rank-collapses in training; "
+        "see the README) and weight decay on every parameter.",
+    ),
     "tiny": Preset(
         model={"d_model": 32, "num_iters": 2, "max_seq_len": 128},
         description="CPU smoke-test size.",
