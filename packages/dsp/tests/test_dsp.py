@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import quadratic_tensors
+from dsp_helpers import quadratic_tensors
 
 from attnzoo_dsp.config import DSPConfig
 from attnzoo_dsp.dsp_layers import DSPAttention, SpectralPolarityMixer, pool_and_interpolate

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from helpers import quadratic_tensors
+from dsp_helpers import quadratic_tensors
 
 from attnzoo_dsp.config import PolaConfig
 from attnzoo_dsp.layers import (

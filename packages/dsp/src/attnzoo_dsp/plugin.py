@@ -82,6 +82,7 @@ IMAGE_TRAIN_DEFAULTS = {
     "early_stopping_patience": 6,
 }
 _TINY_IMAGE = {"d_model": 32, "n_heads": 2, "n_layers": 2, "d_ff": 64, "patch_size": 2}
+_SMALL_IMAGE = {"d_model": 64, "n_heads": 2, "n_layers": 2, "d_ff": 128, "patch_size": 2}
 
 POLA_IMAGE = ModelSpec(
     name="pola-image",
@@ -94,6 +95,10 @@ POLA_IMAGE = ModelSpec(
     presets={
         "tiny": Preset(
             model=_TINY_IMAGE, description="2 x 32-wide layers, 2-pixel patches, for tests."
+        ),
+        "small": Preset(
+            model=_SMALL_IMAGE,
+            description="2 x 64-wide layers, 2-pixel patches: small images such as digits (8 x 8).",
         ),
     },
     train_defaults=IMAGE_TRAIN_DEFAULTS,
@@ -111,6 +116,10 @@ DSP_IMAGE = ModelSpec(
         "tiny": Preset(
             model={**_TINY_IMAGE, "spectral_modes": 4, "num_scales": 2},
             description="2 x 32-wide layers, 2-pixel patches, 4 modes, 2 scales, for tests.",
+        ),
+        "small": Preset(
+            model={**_SMALL_IMAGE, "spectral_modes": 4},
+            description="2 x 64-wide layers, 2-pixel patches, 4 modes: small images such as digits.",
         ),
     },
     train_defaults=IMAGE_TRAIN_DEFAULTS,
