@@ -4,7 +4,8 @@
 
 reads ``RESULTS_DIR/results.csv`` (test metrics, one row per cell) and each cell's
 ``final.json`` (validation metrics of the selected epoch), and writes ``paired.json`` and
-``paired.md`` next to them: per seed, both models and the difference A - B, then mean ± std.
+``paired.md`` next to them: per seed, both models and the difference A - B, then mean ± std
+(the JSON also keeps each run's per-epoch metrics, since run folders are not committed).
 Only the standard library: it runs without torch.
 """
 
@@ -33,12 +34,17 @@ def _cells(results_dir: Path, model: str, dataset: str | None) -> dict[int, dict
         if not final.is_absolute():
             final = Path.cwd() / final
         val = json.loads(final.read_text())["val"]["accuracy"] if final.exists() else float("nan")
+        history = final.with_name("metrics.jsonl")
+        epochs = (
+            [json.loads(x) for x in history.read_text().splitlines()] if history.exists() else []
+        )
         cells[int(row["seed"])] = {
             "val_accuracy": val,
             "test_accuracy": float(row["test_accuracy"]),
             "test_macro_f1": float(row["test_macro_f1"]),
             "samples_per_s": float(row["samples_per_s"]),
             "num_parameters": float(row["num_parameters"]),
+            "epochs": epochs,
         }
     return cells
 
