@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="+", default=["wordpiece", "bpe", "word"])
     ap.add_argument("--out", type=Path, default=RESULTS / "data_throughput.json")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     ds = resolve_dataset(args.dataset).ensure_splits(0.1, 0.1, 42)
     texts = [t for s in SPLITS if s in ds.splits for t in ds.splits[s][ds.text_column]]
     n_docs = len(texts)
@@ -133,6 +134,8 @@ def main() -> None:
         "repeats": args.repeats,
         "device": device(),
         "tokenizers_parallelism": os.environ.get("TOKENIZERS_PARALLELISM", "default"),
+        # the machine is shared: its 1-minute load average before and after the passes
+        "load_average": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
