@@ -3,8 +3,9 @@
 For each tokenizer kind: train it on the training split, then encode every split through
 ``prepare_data(ds, TextProcessor(...))`` (what a run does) and, for comparison, with the
 encoder core used before processors (``encode_batch`` of every whole text, offsets and all).
-Both give the same token ids (checked). Each figure is the median of ``--repeats`` passes;
-the machine is shared, so the spread is printed too. Writes the figures as JSON.
+Both give the same token ids (checked). Each figure is the median of ``--repeats`` passes,
+the two encoders taking turns; the machine is shared, so the range and the load average are
+recorded too. Writes the figures as JSON.
 
     python core/benchmarks/data_throughput.py --dataset bbc-news --max-length 512
 """
@@ -64,6 +65,7 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="+", default=["wordpiece", "bpe", "word"])
     ap.add_argument("--out", type=Path, default=RESULTS / "data_throughput.json")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     ds = resolve_dataset(args.dataset).ensure_splits(0.1, 0.1, 42)
     texts = [t for s in SPLITS if s in ds.splits for t in ds.splits[s][ds.text_column]]
     n_docs = len(texts)
@@ -83,10 +85,13 @@ def main() -> None:
         tok = build_tokenizer(kind, ds.splits["train"][ds.text_column], vocab_size=args.vocab_size)
         t_train = time.perf_counter() - t0
         processor = TextProcessor(tok, max_length=args.max_length, text_column=ds.text_column)
-        before_t, before_ids = timed(
-            lambda tok=tok: encode_before(tok, texts, args.max_length), args.repeats
-        )
-        proc_t, data = timed(lambda p=processor: prepare_data(ds, p), args.repeats)
+        # interleaved, so that the load of the shared machine drifts over both alike
+        before_t, proc_t = [], []
+        for _ in range(args.repeats):
+            t, before_ids = timed(lambda tok=tok: encode_before(tok, texts, args.max_length), 1)
+            before_t += t
+            t, data = timed(lambda p=processor: prepare_data(ds, p), 1)
+            proc_t += t
         ours = [
             enc.arrays["ids"][enc.arrays["offsets"][i] : enc.arrays["offsets"][i + 1]]
             for enc in data.encoded.values()
@@ -133,6 +138,8 @@ def main() -> None:
         "repeats": args.repeats,
         "device": device(),
         "tokenizers_parallelism": os.environ.get("TOKENIZERS_PARALLELISM", "default"),
+        # the machine is shared: its 1-minute load average before and after the passes
+        "load_average": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,9 +10,13 @@ training epochs only (validation excluded), median over epochs after the first (
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -99,9 +103,6 @@ def main() -> None:
         plain = plain_loop(args.model, model_cfg, data, cfg.train, args.epochs)
         attnzoo.train(run_cfg)
         plain_after = plain_loop(args.model, model_cfg, data, cfg.train, args.epochs)
-        import json
-        from pathlib import Path
-
         rows = [
             json.loads(x)
             for x in (Path(out) / "overhead" / "metrics.jsonl").read_text().splitlines()
@@ -118,6 +119,22 @@ def main() -> None:
         f"attnzoo     samples/s per epoch: {[round(x, 1) for x in ours]}  median(after warm-up) {a:.1f}"
     )
     print(f"attnzoo / plain = {a / p:.3f}  (overhead {100 * (1 - a / p):+.1f}%)")
+    out = Path(__file__).parent / "results" / "trainer_overhead.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = {
+        "command": "python core/benchmarks/trainer_overhead.py "
+        f"--model {args.model} --dataset {args.dataset} --epochs {args.epochs} "
+        f"--batch-size {args.batch_size} --max-length {args.max_length}",
+        "device": f"cpu ({os.cpu_count()} cores, {platform.machine()})",
+        "torch_threads": torch.get_num_threads(),
+        "plain_samples_per_s": [*plain, *plain_after],
+        "attnzoo_samples_per_s": ours,
+        "plain_median_after_warmup": p,
+        "attnzoo_median_after_warmup": a,
+        "ratio": a / p,
+    }
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

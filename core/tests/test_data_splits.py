@@ -196,3 +196,26 @@ def test_data_config_split_fields_reach_the_dataset(tmp_path):
 
     with pytest.raises(ValidationError, match="group_temporal"):
         RunConfig.model_validate({"model": "tiny", "dataset": "x", "data": {"split": "kfold"}})
+
+
+def test_training_on_a_single_class_fails_before_a_run_folder_exists(tmp_path):
+    from conftest import run_config
+
+    import attnzoo
+
+    rows = "".join(f"text number {i},spam\n" for i in range(30))
+    data = write(tmp_path / "one_class.csv", "text,label\n" + rows)
+    out = tmp_path / "runs"
+    with pytest.raises(DataError, match="single class"):
+        attnzoo.train(run_config(data, out))
+    assert not (out / "r" / "final.json").exists()
+
+
+def test_evaluating_on_a_single_class_file_is_allowed(tmp_path):
+    from attnzoo.api import prepare_dataset
+    from attnzoo.config import RunConfig
+
+    rows = "".join(f"text number {i},spam\n" for i in range(30))
+    data = write(tmp_path / "one_class.csv", "text,label\n" + rows)
+    ds = prepare_dataset(RunConfig.model_validate({"model": "tiny", "dataset": str(data)}))
+    assert len(ds.splits["test"]) == 3
