@@ -17,6 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 # trained tokenizers are cached by content: keep the tests' cache out of the user's home
 os.environ.setdefault("ATTNZOO_CACHE", tempfile.mkdtemp(prefix="attnzoo-test-cache-"))
+os.environ.setdefault("HF_DATASETS_CACHE", tempfile.mkdtemp(prefix="attnzoo-test-hf-datasets-"))
 
 
 @pytest.fixture(autouse=True)
