@@ -51,6 +51,8 @@ def test_every_installed_plugin_loads():
         "attnzoo-baselines",
         "attnzoo-diffusion",
         "attnzoo-atrt",
+        "attnzoo-dsp",
+        "attnzoo-amsdff",
     } <= names
 
 
