@@ -215,3 +215,39 @@ def test_max_seq_len_conflict_is_explained(tiny_csv, tmp_path):
     cfg["model_args"] = {"max_seq_len": 16}
     with pytest.raises(ConfigError, match="exceeds the model's max_seq_len=16"):
         attnzoo.train(cfg)
+
+
+TRAIN_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, {here!r})
+    import attnzoo, tinymodels
+    from attnzoo.plugins import get_host
+
+    get_host().register(tinymodels, "tinyplugin", "tinyplugin")
+    attnzoo.train(json.loads({cfg!r}))
+    """
+)
+
+
+def test_two_fresh_processes_running_one_run_yaml_give_identical_runs(tiny_csv, tmp_path):
+    """With the default WordPiece tokenizer: its trainer breaks ties in hash order, so each
+    process would learn its own vocabulary; the content-addressed cache gives both the same."""
+    env = {**os.environ, "ATTNZOO_CACHE": str(tmp_path / "cache")}
+    finals, weights = [], []
+    for out in ("first", "second"):
+        cfg = run_config(tiny_csv, tmp_path / out, epochs=2)
+        cfg["data"]["tokenizer"]["kind"] = "wordpiece"
+        script = TRAIN_SCRIPT.format(here=str(HERE), cfg=json.dumps(cfg))
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        final = json.loads((tmp_path / out / "r" / "final.json").read_text())
+        finals.append({k: final[k] for k in ("val", "test", "best_epoch", "num_parameters")})
+        weights.append((tmp_path / out / "r" / "model" / "model.safetensors").read_bytes())
+    assert finals[0] == finals[1]
+    assert weights[0] == weights[1]
+    assert (tmp_path / "first/r/tokenizer.json").read_text() == (
+        tmp_path / "second/r/tokenizer.json"
+    ).read_text()
