@@ -43,7 +43,8 @@ class Backend(Protocol):
     def fit(self, run: Run, model: Any, data: PreparedData) -> dict[str, Any]:
         """Train with validation-only selection, restore the best weights, return a summary.
 
-        Must write ``metrics.jsonl`` through ``run.log_epoch``, save the best weights through
-        ``run.save_model``, keep resume state in ``run.state_dir``, and fire the lifecycle
-        hooks ``on_epoch_end`` and ``on_checkpoint_saved``. Core evaluates test afterwards.
+        Build the framework's engine and return ``attnzoo.trainers.loop.fit(run, engine)``:
+        the shared loop writes ``metrics.jsonl``, saves the best weights and the resume state,
+        and fires ``on_epoch_end`` and ``on_checkpoint_saved`` (contract:
+        ``core/docs/engines.md``). Core evaluates test afterwards.
         """

@@ -1,4 +1,7 @@
-"""The loss registry (torch). A model may define ``compute_loss`` instead."""
+"""The torch implementation of the loss registry (:mod:`attnzoo.loss_formulas`).
+
+A model may define ``compute_loss`` instead.
+"""
 
 from __future__ import annotations
 
@@ -9,71 +12,48 @@ import torch
 import torch.nn.functional as F
 
 from attnzoo.config import LossConfig
-from attnzoo.errors import ConfigError
+from attnzoo.loss_formulas import LOSSES, loss_formula, register_loss
+
+__all__ = ["LOSSES", "TORCH_OPS", "build_loss", "probabilities", "register_loss"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def cross_entropy(cfg: LossConfig) -> LossFn:
-    return lambda logits, labels: F.cross_entropy(logits.float(), labels)
+class _TorchOps:
+    """:class:`attnzoo.loss_formulas.LossOps` on torch tensors."""
 
+    exp = staticmethod(torch.exp)
 
-def label_smoothing(cfg: LossConfig) -> LossFn:
-    return lambda logits, labels: F.cross_entropy(
-        logits.float(), labels, label_smoothing=cfg.label_smoothing
-    )
+    @staticmethod
+    def log_softmax(logits: torch.Tensor) -> torch.Tensor:
+        return F.log_softmax(logits.float(), dim=-1)
 
+    @staticmethod
+    def take(values: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return values.gather(1, labels.long()[:, None]).squeeze(1)
 
-def focal(cfg: LossConfig) -> LossFn:
-    """Focal loss (Lin et al. 2017): alpha * (1 - p_t)^gamma * CE."""
+    @staticmethod
+    def mean_classes(values: torch.Tensor) -> torch.Tensor:
+        return values.mean(dim=-1)
 
-    def fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        logp = F.log_softmax(logits.float(), dim=-1).gather(1, labels[:, None]).squeeze(1)
-        return (-cfg.focal_alpha * (1 - logp.exp()).pow(cfg.focal_gamma) * logp).mean()
-
-    return fn
-
-
-def bce(cfg: LossConfig) -> LossFn:
-    """Binary cross-entropy on one logit per example (shape (B,) or (B, 1))."""
-
-    def fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def binary_logit(logits: torch.Tensor) -> torch.Tensor:
         if logits.dim() == 2 and logits.shape[-1] == 2:
             logits = logits[:, 1] - logits[:, 0]
-        return F.binary_cross_entropy_with_logits(logits.float().reshape(-1), labels.float())
+        return logits.float().reshape(-1)
 
-    return fn
-
-
-def combined(cfg: LossConfig) -> LossFn:
-    """Weighted sum of registered losses, e.g. AMSDFF's 0.4 CE + 0.4 focal + 0.2 LS."""
-    if not cfg.weights:
-        raise ConfigError(
-            "Loss 'combined' needs train.loss.weights, e.g. {cross_entropy: 0.4, focal: 0.4, label_smoothing: 0.2}."
-        )
-    parts = [(w, build_loss(cfg.model_copy(update={"name": n}))) for n, w in cfg.weights.items()]
-    return lambda logits, labels: sum(w * fn(logits, labels) for w, fn in parts)  # type: ignore[return-value]
+    @staticmethod
+    def sigmoid_bce(logit: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(logit, labels.float(), reduction="none")
 
 
-LOSSES: dict[str, Callable[[LossConfig], LossFn]] = {
-    "cross_entropy": cross_entropy,
-    "label_smoothing": label_smoothing,
-    "focal": focal,
-    "bce": bce,
-    "combined": combined,
-}
+TORCH_OPS = _TorchOps()
 
 
 def build_loss(cfg: LossConfig) -> LossFn:
-    if cfg.name not in LOSSES:
-        import difflib
-
-        close = difflib.get_close_matches(cfg.name, LOSSES, n=2)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"Unknown loss {cfg.name!r}.{hint} Available: {', '.join(LOSSES)}.")
-    if cfg.name == "combined" and "combined" in cfg.weights:
-        raise ConfigError("Loss 'combined' cannot contain itself.")
-    return LOSSES[cfg.name](cfg)
+    """The batch-mean loss ``fn(logits, labels)`` named by ``cfg.name``."""
+    formula = loss_formula(cfg)
+    return lambda logits, labels: formula(TORCH_OPS, logits, labels).mean()
 
 
 def probabilities(logits: Any) -> torch.Tensor:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-from typing import Literal
-
 import torch
 
 from attnzoo.config import TrainConfig
+from attnzoo.trainers.schedules import lr_factor, warmup_steps
 
 
 def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
@@ -49,25 +47,14 @@ def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
 
 def build_scheduler(
     optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int
-) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau:
-    """Per-step schedules (cosine/linear/constant with warmup) or per-epoch ReduceLROnPlateau."""
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """The per-step schedule (cosine/linear/constant with warmup) of :mod:`.schedules`.
+
+    ``plateau`` is per epoch: the shared loop runs :class:`.schedules.Plateau` itself.
+    """
     if cfg.scheduler == "plateau":
-        from attnzoo.metrics import higher_is_better
-
-        mode: Literal["min", "max"] = "max" if higher_is_better(cfg.monitor) else "min"
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode=mode, factor=cfg.plateau_factor, patience=cfg.plateau_patience
-        )
-    warmup = int(cfg.warmup_ratio * total_steps)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / max(1, warmup)
-        if cfg.scheduler == "constant":
-            return 1.0
-        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-        if cfg.scheduler == "linear":
-            return 1.0 - progress
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        raise ValueError("scheduler 'plateau' is applied per epoch by the training loop.")
+    warmup = warmup_steps(cfg, total_steps)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, cfg.scheduler, warmup, total_steps)
+    )

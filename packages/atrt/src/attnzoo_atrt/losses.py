@@ -1,7 +1,7 @@
-"""TensorFlow twins of core's loss registry (``attnzoo.losses`` is torch-only).
+"""The TensorFlow implementation of core's loss registry (:mod:`attnzoo.loss_formulas`).
 
-Same names, same ``LossConfig`` fields, same formulas. Each loss returns one value per
-example (B,); Keras averages them over the global batch ("sum over batch size").
+Each loss returns one value per example (B,); Keras averages them over the global batch
+("sum over batch size").
 """
 
 from __future__ import annotations
@@ -12,91 +12,43 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from attnzoo.errors import ConfigError
-
-LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+from attnzoo.loss_formulas import loss_formula
 
 
-def _labels(y: tf.Tensor) -> tf.Tensor:
-    return tf.cast(tf.reshape(y, [-1]), tf.int32)
+class _TensorFlowOps:
+    """:class:`attnzoo.loss_formulas.LossOps` on TensorFlow tensors (labels of any int dtype)."""
 
+    def take(self, values: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+        return tf.gather(values, labels, axis=-1, batch_dims=1)
 
-def cross_entropy(cfg: Any) -> LossFn:
-    def fn(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(
-            _labels(y), tf.cast(logits, tf.float32)
-        )
+    def sigmoid_bce(self, logit: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        labels = tf.cast(tf.reshape(labels, [-1]), tf.float32)
+        return tf.nn.sigmoid_cross_entropy_with_logits(labels, logit)
 
-    return fn
+    def log_softmax(self, logits: tf.Tensor) -> tf.Tensor:
+        return tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
 
+    def exp(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.exp(x)
 
-def label_smoothing(cfg: Any) -> LossFn:
-    """``(1 - eps) CE + eps mean_k(-log p_k)``: torch's ``cross_entropy(label_smoothing=eps)``."""
-    eps = cfg.label_smoothing
+    def mean_classes(self, values: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_mean(values, axis=-1)
 
-    def fn(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-        logp = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)  # (B, C)
-        nll = -tf.gather(logp, _labels(y), axis=-1, batch_dims=1)  # (B,)
-        return (1.0 - eps) * nll - eps * tf.reduce_mean(logp, axis=-1)
-
-    return fn
-
-
-def focal(cfg: Any) -> LossFn:
-    """Focal loss (Lin et al. 2017): ``-alpha (1 - p_t)^gamma log p_t``."""
-
-    def fn(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-        logp = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
-        logp_t = tf.gather(logp, _labels(y), axis=-1, batch_dims=1)  # (B,)
-        return -cfg.focal_alpha * tf.pow(1.0 - tf.exp(logp_t), cfg.focal_gamma) * logp_t
-
-    return fn
-
-
-def bce(cfg: Any) -> LossFn:
-    """Binary cross-entropy on one logit per example ((B,) or (B, 1); two logits: their difference)."""
-
-    def fn(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    def binary_logit(self, logits: tf.Tensor) -> tf.Tensor:
         logits = tf.cast(logits, tf.float32)
         if logits.shape.rank == 2 and logits.shape[-1] == 2:
             logits = logits[:, 1] - logits[:, 0]
-        labels = tf.cast(tf.reshape(y, [-1]), tf.float32)
-        return tf.nn.sigmoid_cross_entropy_with_logits(labels, tf.reshape(logits, [-1]))
-
-    return fn
+        return tf.reshape(logits, [-1])
 
 
-def combined(cfg: Any) -> LossFn:
-    """Weighted sum of registered losses, e.g. 0.4 CE + 0.4 focal + 0.2 LS."""
-    if not cfg.weights:
-        raise ConfigError(
-            "Loss 'combined' needs train.loss.weights, e.g. "
-            "{cross_entropy: 0.4, focal: 0.4, label_smoothing: 0.2}."
-        )
-    parts = [(w, build_loss(cfg.model_copy(update={"name": n}))) for n, w in cfg.weights.items()]
-    return lambda y, logits: tf.add_n([w * f(y, logits) for w, f in parts])
+TF_OPS = _TensorFlowOps()
 
 
-LOSSES: dict[str, Callable[[Any], LossFn]] = {
-    "cross_entropy": cross_entropy,
-    "label_smoothing": label_smoothing,
-    "focal": focal,
-    "bce": bce,
-    "combined": combined,
-}
-
-
-def build_loss(cfg: Any) -> LossFn:
-    """The per-example loss ``fn(labels, logits)`` named by ``cfg.name`` (a ``LossConfig``)."""
-    if cfg.name not in LOSSES:
-        import difflib
-
-        close = difflib.get_close_matches(cfg.name, LOSSES, n=2)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"Unknown loss {cfg.name!r}.{hint} Available: {', '.join(LOSSES)}.")
-    if cfg.name == "combined" and "combined" in cfg.weights:
-        raise ConfigError("Loss 'combined' cannot contain itself.")
-    return LOSSES[cfg.name](cfg)
+def build_loss(cfg: Any) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
+    """The per-example loss ``fn(labels, logits)`` (Keras' argument order) named by ``cfg.name``."""
+    formula = loss_formula(cfg)
+    return lambda y, logits: formula(TF_OPS, logits, y)
 
 
 def probabilities(logits: np.ndarray) -> np.ndarray:

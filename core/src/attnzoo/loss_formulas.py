@@ -1,0 +1,110 @@
+"""The loss registry, framework-neutral: every loss is written once, per example.
+
+A formula is ``make(cfg) -> fn(ops, logits, labels)`` returning one value per example (B,),
+where ``ops`` is an engine's array namespace (see :class:`LossOps`). The torch engine
+(``attnzoo.losses``) averages over the batch; the Keras engine (``attnzoo_atrt.losses``) lets
+Keras average over the global batch. A plugin adds a loss with :func:`register_loss`, e.g. from
+its ``register_models`` hook; the formula then works on every engine.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from attnzoo.config import LossConfig
+from attnzoo.errors import ConfigError
+
+
+class LossOps(Protocol):
+    """What a formula may call; each engine implements these for its tensors."""
+
+    def log_softmax(self, logits: Any) -> Any:
+        """float32 log-probabilities over the last axis."""
+
+    def take(self, values: Any, labels: Any) -> Any:
+        """``values[i, labels[i]]`` for each row i: shape (B,)."""
+
+    def exp(self, x: Any) -> Any: ...
+
+    def mean_classes(self, values: Any) -> Any:
+        """The mean over the last (class) axis: shape (B,)."""
+
+    def binary_logit(self, logits: Any) -> Any:
+        """One float32 logit per example, (B,): a (B, 2) output becomes its difference."""
+
+    def sigmoid_bce(self, logit: Any, labels: Any) -> Any:
+        """Binary cross-entropy with logits, per example."""
+
+
+PerExample = Callable[[Any, Any, Any], Any]  # fn(ops, logits, labels) -> (B,)
+
+
+def cross_entropy(cfg: LossConfig) -> PerExample:
+    return lambda ops, logits, labels: -ops.take(ops.log_softmax(logits), labels)
+
+
+def label_smoothing(cfg: LossConfig) -> PerExample:
+    """``(1 - eps) CE + eps mean_k(-log p_k)``: torch's ``cross_entropy(label_smoothing=eps)``."""
+    eps = cfg.label_smoothing
+
+    def fn(ops: Any, logits: Any, labels: Any) -> Any:
+        logp = ops.log_softmax(logits)
+        return (1.0 - eps) * -ops.take(logp, labels) - eps * ops.mean_classes(logp)
+
+    return fn
+
+
+def focal(cfg: LossConfig) -> PerExample:
+    """Focal loss (Lin et al. 2017): ``-alpha (1 - p_t)^gamma log p_t``."""
+
+    def fn(ops: Any, logits: Any, labels: Any) -> Any:
+        logp_t = ops.take(ops.log_softmax(logits), labels)
+        return -cfg.focal_alpha * (1.0 - ops.exp(logp_t)) ** cfg.focal_gamma * logp_t
+
+    return fn
+
+
+def bce(cfg: LossConfig) -> PerExample:
+    """Binary cross-entropy on one logit per example ((B,) or (B, 1); two logits: their difference)."""
+    return lambda ops, logits, labels: ops.sigmoid_bce(ops.binary_logit(logits), labels)
+
+
+def combined(cfg: LossConfig) -> PerExample:
+    """Weighted sum of registered losses, e.g. AMSDFF's 0.4 CE + 0.4 focal + 0.2 LS."""
+    if not cfg.weights:
+        raise ConfigError(
+            "Loss 'combined' needs train.loss.weights, e.g. "
+            "{cross_entropy: 0.4, focal: 0.4, label_smoothing: 0.2}."
+        )
+    parts = [(w, loss_formula(cfg.model_copy(update={"name": n}))) for n, w in cfg.weights.items()]
+    return lambda ops, logits, labels: sum(w * fn(ops, logits, labels) for w, fn in parts)
+
+
+LOSSES: dict[str, Callable[[LossConfig], PerExample]] = {
+    "cross_entropy": cross_entropy,
+    "label_smoothing": label_smoothing,
+    "focal": focal,
+    "bce": bce,
+    "combined": combined,
+}
+
+
+def register_loss(name: str, make: Callable[[LossConfig], PerExample]) -> None:
+    """Add a loss under ``name`` (``train.loss.name``); ``make(cfg)`` returns the per-example
+    ``fn(ops, logits, labels)``. Registering a taken name with another formula is an error."""
+    if LOSSES.get(name, make) is not make:
+        raise ConfigError(f"Loss {name!r} is already registered; pick another name.")
+    LOSSES[name] = make
+
+
+def loss_formula(cfg: LossConfig) -> PerExample:
+    """The per-example formula named by ``cfg.name``, with a clear error for a wrong name."""
+    if cfg.name not in LOSSES:
+        close = difflib.get_close_matches(cfg.name, LOSSES, n=2)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"Unknown loss {cfg.name!r}.{hint} Available: {', '.join(LOSSES)}.")
+    if cfg.name == "combined" and "combined" in cfg.weights:
+        raise ConfigError("Loss 'combined' cannot contain itself.")
+    return LOSSES[cfg.name](cfg)
