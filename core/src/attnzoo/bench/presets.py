@@ -74,6 +74,8 @@ QUICK = BenchPreset(
         ),
         "diffusion": (
             Recipe("diffusion", ("model.d_model=64", "train.lr=1e-3", "train.epochs=10")),
+            # the seed's initialisation and decay, on the same recipe: the rank collapse, measured
+            Recipe("diffusion.seed", ("model.d_model=64", "train.lr=1e-3", "train.epochs=10")),
         ),
         "atrt": (Recipe("atrt", ("model.d_model=64", "model.d_ff=128", "train.epochs=3")),),
         "hf-encoder": (
