@@ -148,3 +148,29 @@ def test_model_of_one_kind_refuses_a_dataset_of_another(tmp_path):
     ds = Dataset({}, ["0", "1"], name="clicks", input_kind="tabular", task="ctr")
     with pytest.raises(ConfigError, match="reads 'text' inputs but dataset 'clicks' is 'tabular'"):
         check_input_kind(get_model_spec("tiny"), ds, "clicks")
+
+
+def test_evaluate_on_a_subset_of_the_labels_works_and_unknown_labels_are_refused(
+    tiny_csv, tmp_path
+):
+    import csv
+
+    from conftest import run_config
+
+    result = attnzoo.train(run_config(tiny_csv, tmp_path / "runs", epochs=1))
+    texts, labels = make_texts(30, seed=5)
+    subset = tmp_path / "subset.csv"
+    with subset.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label"])
+        w.writerows((t, y) for t, y in zip(texts, labels, strict=True) if y != "money")
+    metrics = attnzoo.evaluate(result["run_dir"], str(subset), split="train")
+    # (the file gets a validation and a test split carved out, as any dataset without them)
+    assert 0 < metrics["num_examples"] < sum(y != "money" for y in labels)
+    assert 0.0 <= metrics["accuracy"] <= 1.0
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text(
+        "text,label\n" + "".join(f"rain {i},weather\nthe match {i},sport\n" for i in range(10))
+    )
+    with pytest.raises(DataError, match=r"\['weather'\] are not among the model's labels"):
+        attnzoo.evaluate(result["run_dir"], str(unknown), split="train")
