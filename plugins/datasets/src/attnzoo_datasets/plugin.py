@@ -63,3 +63,14 @@ def register_datasets(registry):  # type: ignore[no-untyped-def]
             description="UCI optical digits: 1,797 8x8 grayscale images, 10 classes (offline, bundled with scikit-learn); stratified 80/10/10 split",
         )
     )
+    registry.add(
+        DatasetSpec(
+            name="movielens-100k",
+            factory="attnzoo_datasets.movielens:load_movielens_100k",
+            task="ctr",
+            input_kind="tabular",
+            description="MovieLens 100k as CTR (rating >= 4): user/item fields, hour, weekday, "
+            "histories of earlier items and genres; per-user temporal split (fetched from "
+            "GroupLens or the recbole wheel, verified, cached)",
+        )
+    )
