@@ -19,14 +19,16 @@ OCCUPATIONS = ["technician", "writer", "student", "other"]
 GENRES = ["Action", "Comedy", "Drama", "Children's"]
 
 
-def write_atomic(folder: Path, n_users: int = 30, n_items: int = 40, seed: int = 0) -> Path:
+def write_atomic(
+    folder: Path, n_users: int = 30, n_items: int = 40, seed: int = 0, events: int = 12
+) -> Path:
     """RecBole's atomic files: every user rates items at increasing times, with ties."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["user_id:token\titem_id:token\trating:float\ttimestamp:float"]
     for u in range(1, n_users + 1):
         t = 880000000 + int(rng.integers(0, 10**6))
-        for it in rng.choice(np.arange(1, n_items + 1), size=12, replace=False):
+        for it in rng.choice(np.arange(1, n_items + 1), size=events, replace=False):
             t += int(rng.integers(0, 3)) * 3600  # 0: the same time as the one before
             # users like items whose id shares their parity: a learnable signal
             liked = (it % 2 == u % 2) == (rng.random() < 0.85)
@@ -169,7 +171,7 @@ def test_offline_grouplens_falls_back_to_the_wheel(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("split", ["auto", "random"])
 def test_train_lr_from_the_cli_per_user_temporal_or_random(tmp_path, split):
-    folder = write_atomic(tmp_path / "ml", n_users=60, n_items=30)
+    folder = write_atomic(tmp_path / "ml", n_users=40, n_items=40, events=30)
     res = CliRunner().invoke(
         cli,
         [
@@ -182,6 +184,10 @@ def test_train_lr_from_the_cli_per_user_temporal_or_random(tmp_path, split):
     assert res.exit_code == 0, res.output
     result = json.loads(res.output[res.output.index("{") :])
     assert {"auc", "logloss", "gauc"} <= set(result["test"])
+    epochs = [
+        json.loads(x) for x in (tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert all(0 < e["val_gauc"] < 1 for e in epochs)  # validation gAUC is grouped by user too
     final = json.loads((tmp_path / "runs" / "r" / "final.json").read_text())
     assert final["split"]["method"] == ("group_temporal" if split == "auto" else "random")
     schema = json.loads((tmp_path / "runs" / "r" / "model" / "schema.json").read_text())

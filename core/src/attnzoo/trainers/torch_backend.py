@@ -287,7 +287,9 @@ class TorchBackend:
                 train_accuracy = accelerator.reduce(correct, "sum").item() / max(total_seen, 1)
 
                 probs, labels_np = self._evaluate(accelerator, model, data, "validation", eval_bs)
-                val = compute_metrics(cfg.metrics, labels_np, probs)
+                val = compute_metrics(
+                    cfg.metrics, labels_np, probs, groups=data.groups("validation")
+                )
                 improved = stopper.update(val[cfg.monitor], epoch)
                 if not per_step:
                     scheduler.step(val[cfg.monitor])
