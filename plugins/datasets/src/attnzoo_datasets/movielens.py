@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from attnzoo.data import Dataset
 from attnzoo.errors import DataError
+from attnzoo_datasets.ctr_history import history_rows, list_array
 from attnzoo_datasets.movielens_files import Tables, obtain, read_tables
 
 CATEGORICAL = (
@@ -113,8 +114,8 @@ def ctr_columns(tables: Tables, threshold: int, max_history: int, history: str) 
             "year": take(items["year"], item_row, pa.int64()),
             "hour": (ts // 3600) % 24,
             "weekday": (ts // 86400 + 3) % 7,  # 1970-01-01 was a Thursday; Monday = 0
-            "item_history": pa.ListArray.from_arrays(offsets, pa.array(item[hist_rows])),
-            "genre_history": pa.ListArray.from_arrays(offsets, item_genre.take(hist_rows)),
+            "item_history": list_array(offsets, pa.array(item[hist_rows])),
+            "genre_history": list_array(offsets, item_genre.take(hist_rows)),
             "timestamp": ts,
             "label": label,
         }
@@ -129,32 +130,3 @@ def _positions(keys: list, values: np.ndarray) -> np.ndarray:
     pos = np.minimum(pos, max(len(k) - 1, 0))
     hit = (k[order][pos] == values) if len(k) else np.zeros(len(values), bool)
     return np.where(hit, order[pos] if len(k) else -1, -1)
-
-
-def history_rows(
-    user: np.ndarray, ts: np.ndarray, max_history: int, clicks: np.ndarray | None
-) -> tuple[pa.Array, np.ndarray]:
-    """Each row's history as row indices into the (user, time)-sorted table.
-
-    A row's history is its user's rows strictly earlier in time (events in the same second are
-    not history of each other), only clicked ones when ``clicks`` is given, the latest
-    ``max_history`` of them, oldest first. Returns list offsets (int32) and the row indices.
-    """
-    n = len(user)
-    idx = np.arange(n)
-    new_user = np.ones(n, dtype=bool)
-    new_user[1:] = user[1:] != user[:-1]
-    new_time = new_user.copy()
-    new_time[1:] |= ts[1:] != ts[:-1]
-    user_start = np.maximum.accumulate(np.where(new_user, idx, 0))
-    time_start = np.maximum.accumulate(np.where(new_time, idx, 0))
-    kept = idx if clicks is None else np.flatnonzero(clicks)
-    first = np.searchsorted(kept, user_start)  # the user's first kept row
-    end = np.searchsorted(kept, time_start)  # kept rows before this row's time
-    start = np.maximum(first, end - max_history)
-    lengths = end - start
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    within = np.arange(offsets[-1]) - np.repeat(offsets[:-1], lengths)
-    rows = kept[np.repeat(start, lengths) + within]
-    return pa.array(offsets.astype(np.int32)), rows
