@@ -74,3 +74,14 @@ def register_datasets(registry):  # type: ignore[no-untyped-def]
             "GroupLens or the recbole wheel, verified, cached)",
         )
     )
+    registry.add(
+        DatasetSpec(
+            name="taobao-ad",
+            factory="attnzoo_datasets.taobao:load_taobao_ad",
+            task="ctr",
+            input_kind="tabular",
+            description="Taobao display-ad clicks from a local folder (raw_sample, ad_feature, "
+            "user_profile CSVs): last day (UTC+8) test, validation from the end of train, "
+            "histories of earlier impressions",
+        )
+    )
