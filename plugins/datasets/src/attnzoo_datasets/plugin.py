@@ -85,3 +85,13 @@ def register_datasets(registry):  # type: ignore[no-untyped-def]
             "histories of earlier impressions",
         )
     )
+    registry.add(
+        DatasetSpec(
+            name="ctr-table",
+            factory="attnzoo_datasets.ctr_table:load_ctr_table",
+            task="ctr",
+            input_kind="tabular",
+            description="Any CSV/Parquet CTR table with a declared schema (schema.yaml beside "
+            "the files, or dataset.schema): field kinds, sequences, label, user and time columns",
+        )
+    )
