@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pyarrow.csv as pacsv
 import pytest
-from click.testing import CliRunner
 
-from attnzoo.cli import cli
 from attnzoo.errors import ConfigError, DataError
 from attnzoo.testing import make_ctr_table
 from attnzoo_datasets.ctr_table import load_ctr_table
@@ -49,25 +45,3 @@ def test_schema_beside_the_file_declares_fields_groups_and_time(tmp_path):
     (tmp_path / "d" / "schema.yaml").unlink()
     with pytest.raises(DataError, match="no schema.yaml"):
         load_ctr_table(str(path))
-
-
-def test_train_from_the_cli_uses_only_the_declared_fields(tmp_path):
-    clicked_table(tmp_path / "d")
-    (tmp_path / "d" / "schema.yaml").write_text(SCHEMA)
-    res = CliRunner().invoke(
-        cli,
-        [
-            "train", "--model", "lr", "--dataset", "ctr-table", "--out", str(tmp_path / "r"),
-            "--name", "r", "--json", "--set", f"dataset.path={tmp_path / 'd'}",
-            "--set", "train.progress=false", "--set", "train.epochs=4",
-            "--set", "train.batch_size=32",
-        ],
-        catch_exceptions=False,
-    )  # fmt: skip
-    assert res.exit_code == 0, res.output
-    result = json.loads(res.output[res.output.index("{") :])
-    assert result["test"]["auc"] > 0.7 and "gauc" in result["test"]
-    assert result["split"]["method"] == "group_temporal"
-    schema = json.loads((tmp_path / "r" / "r" / "model" / "schema.json").read_text())
-    assert [f["name"] for f in schema["categorical"]] == ["user_id", "item_id", "category"]
-    assert [f["name"] for f in schema["numeric"]] == ["price"]  # age is not declared

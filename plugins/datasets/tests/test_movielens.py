@@ -2,66 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from attnzoo.cli import cli
 from attnzoo.errors import DataError
 from attnzoo_datasets import movielens_files as mf
+from attnzoo_datasets.miniatures import write_movielens_atomic as write_atomic
+from attnzoo_datasets.miniatures import write_movielens_grouplens as write_grouplens
 from attnzoo_datasets.movielens import load_movielens_100k
-
-OCCUPATIONS = ["technician", "writer", "student", "other"]
-GENRES = ["Action", "Comedy", "Drama", "Children's"]
-
-
-def write_atomic(
-    folder: Path, n_users: int = 30, n_items: int = 40, seed: int = 0, events: int = 12
-) -> Path:
-    """RecBole's atomic files: every user rates items at increasing times, with ties."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["user_id:token\titem_id:token\trating:float\ttimestamp:float"]
-    for u in range(1, n_users + 1):
-        t = 880000000 + int(rng.integers(0, 10**6))
-        for it in rng.choice(np.arange(1, n_items + 1), size=events, replace=False):
-            t += int(rng.integers(0, 3)) * 3600  # 0: the same time as the one before
-            # users like items whose id shares their parity: a learnable signal
-            liked = (it % 2 == u % 2) == (rng.random() < 0.85)
-            lines.append(
-                f"{u}\t{it}\t{int(rng.integers(4, 6) if liked else rng.integers(1, 4))}\t{t}"
-            )
-    (folder / "ml-100k.inter").write_text("\n".join(lines) + "\n")
-    users = ["user_id:token\tage:token\tgender:token\toccupation:token\tzip_code:token"]
-    users += [
-        f"{u}\t{20 + u % 30}\t{'MF'[u % 2]}\t{OCCUPATIONS[u % 4]}\t0{u:04d}"
-        for u in range(1, n_users + 1)
-    ]
-    (folder / "ml-100k.user").write_text("\n".join(users) + "\n")
-    items = ["item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq"]
-    items += [
-        f"{i}\tMovie {i}\t{1980 + i % 20}\t{GENRES[i % 4]} {GENRES[(i + 1) % 4]}"
-        for i in range(1, n_items)  # the last item has no metadata
-    ]
-    (folder / "ml-100k.item").write_text("\n".join(items) + "\n")
-    return folder
-
-
-def write_grouplens(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "u.data").write_text("1\t10\t5\t100\n1\t11\t2\t50\n2\t10\t4\t70\n")
-    (folder / "u.user").write_text("1|24|M|technician|85711\n2|53|F|other|94043\n")
-    flags = ["0"] * 19
-    flags[1] = flags[5] = "1"  # Action, Comedy
-    (folder / "u.item").write_bytes(
-        ("10|Caf\xe9 (1995)|01-Jan-1995||http://x|" + "|".join(flags) + "\n").encode("latin-1")
-        + ("11|Other (1994)|||http://y|" + "|".join(["0"] * 19) + "\n").encode("latin-1")
-    )
-    return folder
 
 
 def rows(ds):
@@ -167,31 +118,3 @@ def test_offline_grouplens_falls_back_to_the_wheel(tmp_path, monkeypatch):
         ratings_sha256=None,
     )
     assert source == "wheel"
-
-
-@pytest.mark.parametrize("split", ["auto", "random"])
-def test_train_lr_from_the_cli_per_user_temporal_or_random(tmp_path, split):
-    folder = write_atomic(tmp_path / "ml", n_users=40, n_items=40, events=30)
-    res = CliRunner().invoke(
-        cli,
-        [
-            "train", "--model", "lr", "--dataset", "movielens-100k", "--out", str(tmp_path / "runs"),
-            "--name", "r", "--json", "--set", f"dataset.path={folder}", "--set", f"data.split={split}",
-            "--set", "train.progress=false", "--set", "train.epochs=3", "--set", "train.batch_size=64",
-        ],
-        catch_exceptions=False,
-    )  # fmt: skip
-    assert res.exit_code == 0, res.output
-    result = json.loads(res.output[res.output.index("{") :])
-    assert {"auc", "logloss", "gauc"} <= set(result["test"])
-    epochs = [
-        json.loads(x) for x in (tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()
-    ]
-    assert all(0 < e["val_gauc"] < 1 for e in epochs)  # validation gAUC is grouped by user too
-    final = json.loads((tmp_path / "runs" / "r" / "final.json").read_text())
-    assert final["split"]["method"] == ("group_temporal" if split == "auto" else "random")
-    schema = json.loads((tmp_path / "runs" / "r" / "model" / "schema.json").read_text())
-    assert {s["name"]: s["shares"] for s in schema["sequences"]} == {
-        "item_history": "item_id", "genre_history": "genre"
-    }  # fmt: skip
-    assert [f["name"] for f in schema["categorical"]][:2] == ["user_id", "item_id"]

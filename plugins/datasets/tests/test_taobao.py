@@ -2,46 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from attnzoo.cli import cli
 from attnzoo.errors import DataError
+from attnzoo_datasets.miniatures import write_taobao
 from attnzoo_datasets.taobao import UTC8, load_taobao_ad
-
-START = 1494000000 - 8 * 3600 + 3 * 86400  # a midnight in UTC+8, as the real data's first day
-
-
-def write_taobao(folder: Path, n_users: int = 40, n_ads: int = 30, n: int = 1600, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["user,time_stamp,adgroup_id,pid,nonclk,clk"]
-    for _ in range(n):
-        u, a = int(rng.integers(1, n_users + 1)), int(rng.integers(1, n_ads + 1))
-        t = START + int(rng.integers(0, 8 * 86400)) // 60 * 60  # minutes: ties happen
-        clk = int(((a % 6) % 2 == u % 2) == (rng.random() < 0.8))
-        lines.append(f"{u},{t},{a},430548_1007,{1 - clk},{clk}")
-    (folder / "raw_sample.csv").write_text("\n".join(lines) + "\n")
-    ads = ["adgroup_id,cate_id,campaign_id,customer,brand,price"]
-    ads += [
-        f"{a},{a % 6 + 1},{100 + a},{200 + a // 2},{'NULL' if a % 5 == 0 else 300 + a},{a * 1.5}"
-        for a in range(1, n_ads)  # the last ad has no features
-    ]
-    (folder / "ad_feature.csv").write_text("\n".join(ads) + "\n")
-    users = [
-        "userid,cms_segid,cms_group_id,final_gender_code,age_level,pvalue_level,shopping_level,"
-        "occupation,new_user_class_level "  # the public file's header ends with a space
-    ]
-    users += [
-        f"{u},0,{u % 12},{u % 2 + 1},{u % 7},{'' if u % 4 == 0 else u % 3 + 1},3,0,{u % 4 + 1}"
-        for u in range(1, n_users - 4)  # the last users have no profile
-    ]
-    (folder / "user_profile.csv").write_text("\n".join(users) + "\n")
-    return folder
 
 
 def rows(ds, split):
@@ -104,26 +69,3 @@ def test_click_histories_sampling_and_the_random_protocol(tmp_path):
         load_taobao_ad(str(folder))
     with pytest.raises(DataError, match="local folder"):
         load_taobao_ad()
-
-
-def test_a_taobao_miniature_trains_din_end_to_end(tmp_path):
-    folder = write_taobao(tmp_path / "t", n=3000)
-    res = CliRunner().invoke(
-        cli,
-        [
-            "train", "--model", "din.tiny", "--dataset", "taobao-ad", "--out", str(tmp_path / "r"),
-            "--name", "r", "--json", "--set", f"dataset.path={folder}",
-            "--set", "dataset.max_history=10", "--set", "train.progress=false",
-            "--set", "train.epochs=3", "--set", "train.batch_size=256", "--set", "train.lr=1e-2",
-        ],
-        catch_exceptions=False,
-    )  # fmt: skip
-    assert res.exit_code == 0, res.output
-    result = json.loads(res.output[res.output.index("{") :])
-    assert result["status"] == "completed"
-    assert {"auc", "gauc", "logloss"} <= set(result["test"])
-    assert result["test"]["auc"] > 0.6, result  # the miniature's click signal is learnable
-    schema = json.loads((tmp_path / "r" / "r" / "model" / "schema.json").read_text())
-    assert {s["name"]: s["shares"] for s in schema["sequences"]} == {
-        "adgroup_history": "adgroup_id", "cate_history": "cate_id"
-    }  # fmt: skip
