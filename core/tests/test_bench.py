@@ -236,6 +236,21 @@ def test_leaderboard_means_over_seeds_and_marks_the_best():
     assert "`c-0`: failed: boom" in md
 
 
+def test_ctr_and_text_tables_show_only_their_own_metrics():
+    text = [_record("a", 0, 0.8, 1000, 100.0, 500.0)]
+    ctr = {
+        **_record("lr", 0, 0.0, 20, 5000.0, 300.0),
+        "dataset": "movielens-100k",
+        "test": {"auc": 0.75, "logloss": 0.55, "gauc": 0.7, "loss": 0.55},
+    }
+    md = leaderboard_markdown([*text, ctr])
+    d, ml = md.split("## d")[1].split("## movielens-100k")
+    assert "| model | seeds | AUC | gAUC | log loss | params |" in ml and "accuracy" not in ml
+    assert "| model | seeds | accuracy | macro-F1 | params |" in d and "AUC" not in d
+    assert "| lr | 1 | **0.7500** | **0.7000** | **0.5500** |" in ml
+    assert "trainable" in md
+
+
 # ---------------------------------------------------------------------------------------
 # Scaling
 # ---------------------------------------------------------------------------------------

@@ -28,3 +28,35 @@ class TestFastTextConformance(ModelConformance):
 class TestLRConformance(ModelConformance):
     model_name = "lr.tiny"
     distribution = "attnzoo-baselines"
+
+
+#: a CTR schema with a history of the candidate item and its category (aligned events), and
+#: a sequence with its own vocabulary (pooled, no target)
+CTR_SCHEMA = {
+    "categorical_sizes": {"user_id": 12, "item_id": 20, "category": 6},
+    "numeric_fields": ["price"],
+    "sequence_fields": {
+        "item_history": "item_id",
+        "category_history": "category",
+        "tags": "tags",
+    },
+}
+
+
+class TestDeepFMConformance(ModelConformance):
+    model_name = "deepfm.tiny"
+    distribution = "attnzoo-baselines"
+    processor_settings = CTR_SCHEMA
+
+
+class TestDINConformance(ModelConformance):
+    model_name = "din.tiny"
+    distribution = "attnzoo-baselines"
+    processor_settings = CTR_SCHEMA
+
+
+class TestDINSeparateHistoriesConformance(ModelConformance):
+    model_name = "din.tiny"
+    distribution = "attnzoo-baselines"
+    processor_settings = CTR_SCHEMA
+    overrides = {"concat_sequences": False, "use_softmax": True}

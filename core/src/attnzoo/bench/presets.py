@@ -120,7 +120,41 @@ FULL = BenchPreset(
     },
 )
 
-PRESETS: dict[str, BenchPreset] = {p.name: p for p in (QUICK, FULL)}
+# CTR: every installed CTR model on movielens-100k's per-user temporal split (the same split
+# for every cell: it does not depend on the seed), one budget for all: histories of the last
+# 20 events, 8-wide embeddings, batches of 2048 at Adam 2e-3, at most 4 epochs, stopping when
+# validation AUC stops improving; the test split is evaluated once, at the best epoch.
+CTR = BenchPreset(
+    name="ctr",
+    description="every installed CTR model on movielens-100k (per-user temporal split), one "
+    "budget, 3 seeds (~30 min on 2 CPU cores)",
+    datasets=("movielens-100k",),
+    seeds=3,
+    common=(
+        "model.max_history=20",
+        "train.batch_size=2048",
+        "train.lr=2e-3",
+        "train.epochs=4",
+        "train.early_stopping_patience=1",
+    ),
+    models={
+        "lr": (Recipe("lr", ("train.lr=1e-2",)),),
+        "deepfm": (Recipe("deepfm", ("model.embedding_dim=8", "model.hidden_units=[200,200]")),),
+        "din": (
+            Recipe(
+                "din",
+                (
+                    "model.embedding_dim=8",
+                    "model.attention_units=[36]",
+                    "model.hidden_units=[200,80]",
+                ),
+            ),
+        ),
+    },
+    generic=(),
+)
+
+PRESETS: dict[str, BenchPreset] = {p.name: p for p in (QUICK, FULL, CTR)}
 
 # No preset: the models' own settings, one seed.
 CUSTOM = BenchPreset(

@@ -13,12 +13,13 @@ import numpy as np
 
 from attnzoo.io import atomic_write_json, atomic_write_text
 
-_METRIC_ORDER = ("accuracy", "macro_f1", "auc", "logloss")
+_METRIC_ORDER = ("accuracy", "macro_f1", "auc", "gauc", "logloss")
 _METRIC_TITLES = {
     "accuracy": "accuracy",
     "macro_f1": "macro-F1",
     "auc": "AUC",
-    "logloss": "logloss",
+    "gauc": "gAUC",
+    "logloss": "log loss",
     "weighted_f1": "weighted-F1",
 }
 _CSV_FIRST = ("cell_id", "model", "dataset", "seed", "status")
@@ -176,6 +177,11 @@ def leaderboard(records: Sequence[dict[str, Any]]) -> tuple[list[Column], dict[s
     return cols, tables
 
 
+def shown_columns(entries: Sequence[Entry], n_cols: int) -> list[int]:
+    """Columns with a value in this table: a CTR table has no accuracy, a text table no AUC."""
+    return [j for j in range(n_cols) if any(e.stats[j] is not None for e in entries)]
+
+
 def cell_text(c: Column, stat: tuple[float, float | None] | None) -> str:
     if stat is None:
         return "–"
@@ -190,21 +196,25 @@ def leaderboard_markdown(
     lines = [
         f"# {title}",
         "",
-        "Mean ± std over seeds: test metrics (evaluated once, after model selection on validation), parameters, "
+        "Mean ± std over seeds: test metrics (evaluated once, after model selection on validation), "
+        "parameters (trainable ones, which receive gradient), "
         "training samples/s, inference latency per batch, peak memory during training. Best per column in **bold**.",
         "",
     ]
     for dataset, entries in tables.items():
+        keep = shown_columns(entries, len(cols))
         lines += [
             f"## {dataset}",
             "",
-            "| model | seeds | " + " | ".join(c.title for c in cols) + " |",
+            "| model | seeds | " + " | ".join(cols[j].title for j in keep) + " |",
         ]
-        lines.append("|---|---:|" + "---:|" * len(cols))
+        lines.append("|---|---:|" + "---:|" * len(keep))
         for e in entries:
             cells = [
-                f"**{cell_text(c, s)}**" if b else cell_text(c, s)
-                for c, s, b in zip(cols, e.stats, e.best, strict=True)
+                f"**{cell_text(cols[j], e.stats[j])}**"
+                if e.best[j]
+                else cell_text(cols[j], e.stats[j])
+                for j in keep
             ]
             lines.append(f"| {e.model} | {e.n} | " + " | ".join(cells) + " |")
         lines.append("")
@@ -247,12 +257,15 @@ def print_leaderboard(records: Sequence[dict[str, Any]], console: Any = None) ->
         table.add_column("model", no_wrap=True)
         if per_row:
             table.add_column("seeds", justify="right")
-        for c in cols:
-            table.add_column(c.title, justify="right", overflow="fold")
+        keep = shown_columns(entries, len(cols))
+        for j in keep:
+            table.add_column(cols[j].title, justify="right", overflow="fold")
         for e in entries:
             cells = [
-                f"[bold green]{cell_text(c, s)}[/]" if b else cell_text(c, s)
-                for c, s, b in zip(cols, e.stats, e.best, strict=True)
+                f"[bold green]{cell_text(cols[j], e.stats[j])}[/]"
+                if e.best[j]
+                else cell_text(cols[j], e.stats[j])
+                for j in keep
             ]
             table.add_row(e.model, *([str(e.n)] if per_row else []), *cells)
         console.print(table)

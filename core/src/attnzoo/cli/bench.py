@@ -31,7 +31,7 @@ def _lengths(raw: str | None) -> tuple[int, ...] | None:
 
 
 @click.command()
-@click.argument("preset", required=False, type=click.Choice(["quick", "full"]))
+@click.argument("preset", required=False, type=click.Choice(["quick", "full", "ctr"]))
 @click.option(
     "--models",
     "-m",
@@ -134,6 +134,7 @@ def bench(
 
     \b
     attnzoo bench quick                          every installed text model on bbc-news (~5 min, CPU)
+    attnzoo bench ctr                            every installed CTR model on movielens-100k, 3 seeds (CPU)
     attnzoo bench --models transformer,bilstm --seeds 3 --set train.epochs=5
     attnzoo bench --scaling --models transformer,example --lengths 256..4096
 

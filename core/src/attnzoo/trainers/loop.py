@@ -196,6 +196,12 @@ class _Training:
             bar=lambda total: epoch_progress(show, epoch, cfg.epochs, total),
         )
 
+    def _validation_groups(self, labels: np.ndarray) -> np.ndarray | None:
+        """The validation rows' group ids (users, for gAUC), when the data has a group column."""
+        data = getattr(self.engine, "data", None)
+        groups = data.groups("validation") if data is not None else None
+        return groups if groups is not None and len(groups) == len(labels) else None
+
     def epoch(self, writer: Any) -> None:
         """Train, validate, select, log and save one epoch; set ``done`` to stop after it."""
         engine, cfg, epoch = self.engine, self.cfg, self.progress["epoch"]
@@ -203,7 +209,7 @@ class _Training:
         stats = engine.train_epoch(self._plan())
         elapsed = time.perf_counter() - t0
         probs, labels = engine.validation_probabilities()
-        val = compute_metrics(cfg.metrics, labels, probs)
+        val = compute_metrics(cfg.metrics, labels, probs, groups=self._validation_groups(labels))
         improved = self.stopper.update(val[cfg.monitor], epoch)
         if self.plateau is not None:
             factor = self.plateau.step(val[cfg.monitor])

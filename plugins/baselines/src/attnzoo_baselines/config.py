@@ -243,3 +243,55 @@ class LRConfig(CTRConfig):
     init_std: float = Field(
         0.01, ge=0, description="Standard deviation of the initial weights (bias starts at 0)."
     )
+
+
+class _EmbeddingCTRConfig(CTRConfig):
+    """Fields shared by the embedding-based CTR baselines."""
+
+    embedding_dim: int = Field(16, ge=1, description="Width of every field embedding.")
+    embedding_regularizer: float = Field(
+        0.01,
+        ge=0,
+        description="FuxiCTR's embedding_regularizer: (lambda / 2) * ||W||^2 over every "
+        "embedding table, added to the BCE loss at each step (0: off).",
+    )
+
+
+class DeepFMConfig(_EmbeddingCTRConfig):
+    """DeepFM: FM (first order + pairwise) and an MLP over shared field embeddings."""
+
+    hidden_units: list[int] = Field(
+        default_factory=lambda: [400, 400, 400], description="Widths of the MLP's hidden layers."
+    )
+    dropout: float = Field(0.2, ge=0, lt=1, description="Dropout after each hidden layer.")
+    batch_norm: bool = Field(False, description="Batch normalisation in the MLP.")
+
+
+class DINConfig(_EmbeddingCTRConfig):
+    """DIN: target attention over the behaviour histories, then an MLP."""
+
+    attention_units: list[int] = Field(
+        default_factory=lambda: [80, 40],
+        description="Hidden widths of the local activation unit (the paper's 80-40).",
+    )
+    attention_activation: Literal["dice", "prelu", "relu"] = Field(
+        "dice", description="Activation of the activation unit's hidden layers."
+    )
+    use_softmax: bool = Field(
+        False,
+        description="Normalise attention weights with a softmax (the paper does not: the sum "
+        "keeps the intensity of the user's interest).",
+    )
+    concat_sequences: bool = Field(
+        True,
+        description="Attend to all targeted histories as one sequence of aligned events "
+        "(item and its category, as the paper); false: one activation unit per history.",
+    )
+    hidden_units: list[int] = Field(
+        default_factory=lambda: [200, 80],
+        description="Widths of the final MLP (the paper's 200-80).",
+    )
+    activation: Literal["dice", "prelu", "relu"] = Field(
+        "dice", description="Activation of the final MLP's hidden layers."
+    )
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")

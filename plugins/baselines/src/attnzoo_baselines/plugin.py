@@ -173,9 +173,56 @@ LR = ModelSpec(
 )
 
 
+#: CTR conventions (FuxiCTR, BARS): Adam 1e-3 (AdamW without weight decay), batches in the thousands, early stopping on
+#: validation AUC (the ctr task's monitor) with patience 2
+CTR_TRAIN_DEFAULTS = {
+    "lr": 1e-3,
+    "epochs": 50,
+    "batch_size": 2048,
+    "weight_decay": 0.0,
+    "scheduler": "constant",
+    "warmup_ratio": 0.0,
+    "early_stopping_patience": 2,
+}
+
+DEEPFM = ModelSpec(
+    name="deepfm",
+    config=f"{_PKG}.config:DeepFMConfig",
+    factory=f"{_PKG}.deepfm:DeepFM",
+    task="ctr",
+    input_kind="tabular",
+    description="DeepFM: factorisation machine + MLP over shared field embeddings (FuxiCTR's formulation).",
+    paper="Guo et al. 2017, DeepFM: A Factorization-Machine based Neural Network for CTR Prediction",
+    presets={
+        "tiny": Preset(
+            model={"embedding_dim": 4, "hidden_units": [8, 8], "dropout": 0.0},
+            description="4-wide embeddings, MLP 8-8, for tests.",
+        ),
+    },
+    train_defaults=CTR_TRAIN_DEFAULTS,
+)
+
+DIN = ModelSpec(
+    name="din",
+    config=f"{_PKG}.config:DINConfig",
+    factory=f"{_PKG}.din:DIN",
+    task="ctr",
+    input_kind="tabular",
+    description="DIN: target attention (local activation unit, Dice) over the behaviour history, then an MLP.",
+    paper="Zhou et al. 2018, Deep Interest Network for Click-Through Rate Prediction (KDD)",
+    presets={
+        "tiny": Preset(
+            model={"embedding_dim": 4, "attention_units": [8], "hidden_units": [8]},
+            description="4-wide embeddings, activation unit 8, MLP 8, for tests.",
+        ),
+    },
+    train_defaults=CTR_TRAIN_DEFAULTS,
+)
+
+
 @hookimpl
 def register_models(registry):  # type: ignore[no-untyped-def]
-    for spec in (TRANSFORMER, HF_ENCODER, BILSTM, FASTTEXT, LR):
+    for spec in (TRANSFORMER, HF_ENCODER, BILSTM, FASTTEXT, LR, DEEPFM, DIN):
         registry.add(spec)
 
 

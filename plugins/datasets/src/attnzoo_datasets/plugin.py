@@ -63,3 +63,35 @@ def register_datasets(registry):  # type: ignore[no-untyped-def]
             description="UCI optical digits: 1,797 8x8 grayscale images, 10 classes (offline, bundled with scikit-learn); stratified 80/10/10 split",
         )
     )
+    registry.add(
+        DatasetSpec(
+            name="movielens-100k",
+            factory="attnzoo_datasets.movielens:load_movielens_100k",
+            task="ctr",
+            input_kind="tabular",
+            description="MovieLens 100k as CTR (rating >= 4): user/item fields, hour, weekday, "
+            "histories of earlier items and genres; per-user temporal split (fetched from "
+            "GroupLens or the recbole wheel, verified, cached)",
+        )
+    )
+    registry.add(
+        DatasetSpec(
+            name="taobao-ad",
+            factory="attnzoo_datasets.taobao:load_taobao_ad",
+            task="ctr",
+            input_kind="tabular",
+            description="Taobao display-ad clicks from a local folder (raw_sample, ad_feature, "
+            "user_profile CSVs): last day (UTC+8) test, validation from the end of train, "
+            "histories of earlier impressions",
+        )
+    )
+    registry.add(
+        DatasetSpec(
+            name="ctr-table",
+            factory="attnzoo_datasets.ctr_table:load_ctr_table",
+            task="ctr",
+            input_kind="tabular",
+            description="Any CSV/Parquet CTR table with a declared schema (schema.yaml beside "
+            "the files, or dataset.schema): field kinds, sequences, label, user and time columns",
+        )
+    )
