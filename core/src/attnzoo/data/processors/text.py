@@ -238,6 +238,10 @@ def encode_texts(
     tokenizer.enable_truncation(max_length)
     empty = np.asarray([tokenizer.token_to_id(UNK) or 0], dtype=np.int64)
     kind = pipeline(tokenizer) if fast else None
+    if kind == "word":
+        # measured slower than the library's own (parallel) encoder on an idle 2-core machine:
+        # core/benchmarks/results/data_throughput.json
+        kind = None
     if kind is not None:
         texts = [str(t) for t in texts]
         fast_ids, left = encode_fast(tokenizer, texts, max_length, kind, empty)
