@@ -24,7 +24,7 @@ import math
 from typing import Any
 
 from attnzoo_atrt.config import ATRTConfig
-from attnzoo_atrt.layers import EncoderBlock, keras, sinusoidal_positions, tf  # sets KERAS_BACKEND
+from attnzoo_atrt.layers import EncoderBlock, keras, sinusoidal_positions, tf  # Keras on TensorFlow
 
 
 class ATRTClassifier(keras.Model):
