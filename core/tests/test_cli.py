@@ -27,7 +27,7 @@ def test_models_and_plugins_json():
 def test_info_on_model_and_unknown_name():
     assert json.loads(invoke("info", "tiny.wide", "--json").output)["preset"] == "wide"
     res = CliRunner().invoke(cli, ["info", "tinny"])
-    assert res.exit_code == 1 and "Did you mean: 'tiny'" in res.output
+    assert res.exit_code == 1 and "Did you mean 'tiny'" in res.output
 
 
 def test_train_evaluate_predict_info(tiny_csv, tmp_path):
