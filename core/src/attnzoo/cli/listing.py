@@ -49,7 +49,7 @@ def plugins(as_json: bool) -> None:
 @click.command()
 @click.argument("pattern", default="*")
 @click.option(
-    "--framework", type=click.Choice(["torch", "tensorflow"]), help="Only models of this framework."
+    "--framework", help="Only models of this framework (a registered trainer: torch, tensorflow)."
 )
 @click.option("--task", help="Only models for this task.")
 @click.option("--input-kind", help="Only models reading this input kind (text, tabular, image).")
@@ -58,8 +58,10 @@ def models(
     pattern: str, framework: str | None, task: str | None, input_kind: str | None, as_json: bool
 ) -> None:
     """List registered models (glob PATTERN) with their presets and input kind."""
-    from attnzoo.registry import get_model_spec, list_models
+    from attnzoo.registry import get_model_spec, get_trainer_spec, list_models
 
+    if framework is not None:
+        get_trainer_spec(framework)  # the choices are the registered trainers' names
     names = list_models(pattern, framework=framework, task=task)
     specs = [get_model_spec(n) for n in names]
     if input_kind:
