@@ -34,6 +34,8 @@ def test_models_framework_choices_come_from_the_registered_trainers():
 
 def test_info_on_model_and_unknown_name():
     assert json.loads(invoke("info", "tiny.wide", "--json").output)["preset"] == "wide"
+    fields = json.loads(invoke("info", "tiny", "--json").output)["config_fields"]
+    assert fields and all({"type", "default", "description"} <= set(f) for f in fields.values())
     res = CliRunner().invoke(cli, ["info", "tinny"])
     assert res.exit_code == 1 and "Did you mean 'tiny'" in res.output
 
