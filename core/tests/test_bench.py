@@ -333,3 +333,12 @@ def test_models_pair_only_with_datasets_of_their_input_kind(tiny_csv):
     assert any("skipped tiny on clicks" in n and "'tabular'" in n for n in m.notes)
     with pytest.raises(ConfigError, match="No installed model reads"):
         build_matrix(None, datasets=["clicks"], seeds=1)
+
+
+def test_the_bench_does_not_import_the_cli() -> None:
+    """Layering: the CLI sits on top of the bench, never under it."""
+    import attnzoo.bench
+
+    bench_dir = Path(attnzoo.bench.__file__).parent
+    offenders = [p.name for p in bench_dir.rglob("*.py") if "attnzoo.cli" in p.read_text()]
+    assert offenders == []

@@ -24,10 +24,20 @@ def test_models_and_plugins_json():
     assert plugins["tinyplugin"]["models"] == ["tiny"]
 
 
+def test_models_framework_choices_come_from_the_registered_trainers():
+    assert [
+        m["name"] for m in json.loads(invoke("models", "--framework", "torch", "--json").output)
+    ]
+    res = CliRunner().invoke(cli, ["models", "--framework", "torh"])
+    assert res.exit_code == 1 and "Did you mean 'torch'" in res.output
+
+
 def test_info_on_model_and_unknown_name():
     assert json.loads(invoke("info", "tiny.wide", "--json").output)["preset"] == "wide"
+    fields = json.loads(invoke("info", "tiny", "--json").output)["config_fields"]
+    assert fields and all({"type", "default", "description"} <= set(f) for f in fields.values())
     res = CliRunner().invoke(cli, ["info", "tinny"])
-    assert res.exit_code == 1 and "Did you mean: 'tiny'" in res.output
+    assert res.exit_code == 1 and "Did you mean 'tiny'" in res.output
 
 
 def test_train_evaluate_predict_info(tiny_csv, tmp_path):

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from attnzoo.api import build_config, resolve_run_config
-from attnzoo.cli.overrides import apply_overrides
 from attnzoo.config import RunConfig, validate_config
 from attnzoo.errors import ConfigError
+from attnzoo.overrides import apply_overrides
 
 
 def test_unknown_model_key_is_named_with_a_suggestion():

@@ -107,7 +107,7 @@ def test_gauc_is_registered_grouped_and_nan_without_groups():
     from attnzoo.registry import get_metric_spec
 
     spec = get_metric_spec("gauc")
-    assert spec.grouped and spec.higher_is_better and spec.tasks == ("ctr",)
+    assert spec.grouped and spec.higher_is_better
     y = np.array([0, 1, 0, 1])
     p = np.stack([1 - np.array([0.1, 0.9, 0.2, 0.8]), [0.1, 0.9, 0.2, 0.8]], 1)
     assert math.isnan(compute_metrics(["gauc"], y, p)["gauc"])

@@ -51,7 +51,7 @@ def test_unknown_model_suggests_close_matches_and_lists_failures():
         with pytest.raises(UnavailableNameError) as err:
             attnzoo.create_model("tinyy")
     msg = str(err.value)
-    assert "Did you mean: 'tiny'" in msg
+    assert "Did you mean 'tiny'" in msg
     assert "Installed models: tiny" in msg
     assert "brokenplug" in msg and "boom" in msg and "Installed but failed to load" in msg
     assert "not installed" not in msg and "may need its package" not in msg

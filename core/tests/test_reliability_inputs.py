@@ -46,7 +46,7 @@ def test_run_yaml_that_is_not_a_mapping(tmp_path):
         ("data.tokenizer.vocab=300", "Did you mean 'vocab_size'?"),
         ("data.max_lenght=64", "Did you mean 'max_length'?"),
         ("model.d_modl=8", "Did you mean 'd_model'?"),
-        ("epoch=2", "Did you mean epochs?"),
+        ("epoch=2", "Did you mean 'epochs'?"),
     ],
 )
 def test_set_offers_did_you_mean_at_every_level(tiny_csv, tmp_path, setting, suggestion):

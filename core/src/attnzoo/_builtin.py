@@ -47,7 +47,6 @@ def register_metrics(registry):  # type: ignore[no-untyped-def]
         MetricSpec(
             "auc",
             "attnzoo.metrics:auc",
-            tasks=("ctr",),
             description="ROC AUC of the positive class",
         )
     )
@@ -55,7 +54,6 @@ def register_metrics(registry):  # type: ignore[no-untyped-def]
         MetricSpec(
             "gauc",
             "attnzoo.metrics:gauc",
-            tasks=("ctr",),
             grouped=True,
             description="group AUC: impression-weighted mean of per-group (per-user) ROC AUC",
         )
@@ -64,7 +62,6 @@ def register_metrics(registry):  # type: ignore[no-untyped-def]
         MetricSpec(
             "logloss",
             "attnzoo.metrics:logloss",
-            tasks=("ctr",),
             higher_is_better=False,
             description="binary log loss",
         )

@@ -105,11 +105,10 @@ def format_validation_error(exc: ValidationError, *, where: str, cls: type[BaseM
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
         if err["type"] == "extra_forbidden":
-            import difflib
+            from attnzoo.suggest import did_you_mean
 
             fields = sorted(section_fields(cls, [str(p) for p in err["loc"][:-1]]))
-            close = difflib.get_close_matches(str(err["loc"][-1]), fields, n=2, cutoff=0.5)
-            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            hint = did_you_mean(str(err["loc"][-1]), fields, n=2)
             lines.append(f"  - unknown key {loc!r}.{hint} Valid keys: {', '.join(fields)}")
         else:
             lines.append(f"  - {loc}: {err['msg']} (got {err.get('input')!r})")

@@ -9,12 +9,12 @@ its ``register_models`` hook; the formula then works on every engine.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from attnzoo.config import LossConfig
 from attnzoo.errors import ConfigError
+from attnzoo.suggest import did_you_mean
 
 
 class LossOps(Protocol):
@@ -102,8 +102,7 @@ def register_loss(name: str, make: Callable[[LossConfig], PerExample]) -> None:
 def loss_formula(cfg: LossConfig) -> PerExample:
     """The per-example formula named by ``cfg.name``, with a clear error for a wrong name."""
     if cfg.name not in LOSSES:
-        close = difflib.get_close_matches(cfg.name, LOSSES, n=2)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(cfg.name, LOSSES, n=2)
         raise ConfigError(f"Unknown loss {cfg.name!r}.{hint} Available: {', '.join(LOSSES)}.")
     if cfg.name == "combined" and "combined" in cfg.weights:
         raise ConfigError("Loss 'combined' cannot contain itself.")

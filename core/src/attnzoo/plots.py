@@ -8,20 +8,21 @@ from typing import Any
 import numpy as np
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def _figure(**kwargs: Any) -> Any:
+    """A figure drawn on its own Agg canvas: no pyplot, so the process's matplotlib backend
+    (a notebook's inline plots, a GUI) is left as it was and no global figure is kept open."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> Path | None:
     """Loss (train and validation) and validation metrics per epoch."""
     if not rows:
         return None
-    plt = _pyplot()
     epochs = [r["epoch"] for r in rows]
     metric_keys = sorted(
         {
@@ -31,7 +32,8 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -
             if k.startswith("val_") and k != "val_loss" and isinstance(r[k], int | float)
         }
     )
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig = _figure(figsize=(10, 3.8))
+    axes = fig.subplots(1, 2)
     for key, label in (("train_loss", "train"), ("val_loss", "validation")):
         ys = [r.get(key) for r in rows]
         if any(y is not None for y in ys):
@@ -62,16 +64,15 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 
 def plot_confusion(
     cm: np.ndarray, labels: list[str], path: str | Path, title: str = "test confusion matrix"
 ) -> Path:
-    plt = _pyplot()
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * n, 0.8 + 0.6 * n))
+    fig = _figure(figsize=(1.0 + 0.6 * n, 0.8 + 0.6 * n))
+    ax = fig.subplots()
     ax.imshow(cm, cmap="Blues")
     ax.set_xticks(range(n), labels, rotation=45, ha="right")
     ax.set_yticks(range(n), labels)
@@ -92,7 +93,6 @@ def plot_confusion(
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 
@@ -106,8 +106,8 @@ def plot_roc_and_calibration(
     score = probs[:, -1] if probs.ndim == 2 else probs
     if len(np.unique(y_true)) < 2:
         return None
-    plt = _pyplot()
-    fig, (ax_roc, ax_cal) = plt.subplots(1, 2, figsize=(9, 4))
+    fig = _figure(figsize=(9, 4))
+    ax_roc, ax_cal = fig.subplots(1, 2)
     fpr, tpr, _ = roc_curve(y_true, score)
     ax_roc.plot(fpr, tpr, label=f"AUC {roc_auc_score(y_true, score):.4f}")
     ax_roc.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
@@ -123,7 +123,6 @@ def plot_roc_and_calibration(
     ax_cal.set_title(f"{title} calibration (deciles)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 

@@ -152,9 +152,6 @@ class PluginHost:
         if strict_mode():
             raise PluginError(f"Plugin {info.name!r} ({info.module}) failed: {message}") from exc
 
-    def plugin_name_of(self, plugin: object) -> str:
-        return self.pm.get_name(plugin) or "?"
-
     def failed(self) -> list[PluginInfo]:
         return [p for p in self.plugins.values() if not p.ok]
 

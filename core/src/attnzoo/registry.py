@@ -6,7 +6,6 @@ plugin whose hook raises is recorded as failed and the others still register.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import logging
 from dataclasses import replace
@@ -28,6 +27,7 @@ from attnzoo.specs import (
     Spec,
     TrainerSpec,
 )
+from attnzoo.suggest import did_you_mean
 
 logger = logging.getLogger(__name__)
 
@@ -165,10 +165,7 @@ def clash_message(kind: str, name: str, owners: list[str]) -> str:
 
 
 def unknown_message(kind: str, name: str, known: list[str]) -> str:
-    lines = [f"Unknown {kind} {name!r}."]
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    if close:
-        lines.append("Did you mean: " + ", ".join(repr(c) for c in close) + "?")
+    lines = [f"Unknown {kind} {name!r}.{did_you_mean(name, known)}"]
     lines.append(f"Installed {kind}s: " + (", ".join(known) if known else "none") + ".")
     failed = get_host().failed()
     if failed:
@@ -215,8 +212,7 @@ def get_model_spec(name: str) -> ModelSpec:
     spec: ModelSpec = get_registry().get("model", base)
     if preset is not None and preset not in spec.presets:
         known = sorted(spec.presets)
-        close = difflib.get_close_matches(preset, known, n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(base + '.' + c for c in close)}?" if close else ""
+        hint = did_you_mean(preset, known, prefix=base + ".")
         raise UnknownNameError(
             f"Model {base!r} has no preset {preset!r}.{hint} Presets: "
             + (", ".join(f"{base}.{p}" for p in known) if known else "none")

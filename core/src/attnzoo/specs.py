@@ -81,7 +81,6 @@ class ModelSpec:
     train_defaults: Mapping[str, Any] = field(default_factory=dict)
     paper: str = ""
     plugin: str = ""
-    kind: str = field(default="model", init=False, repr=False)
 
     def preset(self, name: str) -> Preset:
         value = self.presets[name]
@@ -105,7 +104,6 @@ class DatasetSpec:
     description: str = ""
     defaults: Mapping[str, Any] = field(default_factory=dict)
     plugin: str = ""
-    kind: str = field(default="dataset", init=False, repr=False)
 
     def load_factory(self) -> Any:
         return import_string(self.factory, what=f"dataset {self.name!r}")
@@ -119,7 +117,6 @@ class TrainerSpec:
     factory: str
     description: str = ""
     plugin: str = ""
-    kind: str = field(default="trainer", init=False, repr=False)
 
     def load_factory(self) -> Any:
         return import_string(self.factory, what=f"trainer {self.name!r}")
@@ -131,13 +128,11 @@ class MetricSpec:
 
     name: str
     factory: str
-    tasks: tuple[str, ...] = ("text-classification", "sequence-classification")
     higher_is_better: bool = True
     #: called as ``fn(y_true, probs, groups)`` with a group id per row (gAUC)
     grouped: bool = False
     description: str = ""
     plugin: str = ""
-    kind: str = field(default="metric", init=False, repr=False)
 
     def load_factory(self) -> Any:
         return import_string(self.factory, what=f"metric {self.name!r}")
@@ -151,7 +146,6 @@ class InputKindSpec:
     factory: str
     description: str = ""
     plugin: str = ""
-    kind: str = field(default="input_kind", init=False, repr=False)
 
     def load_factory(self) -> Any:
         return import_string(self.factory, what=f"input kind {self.name!r}")

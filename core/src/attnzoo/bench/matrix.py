@@ -40,7 +40,7 @@ class Cell:
 
     def run_config(self, runs_dir: str) -> dict[str, Any]:
         """The run config handed to ``attnzoo.train`` (``--set`` items routed like the CLI's)."""
-        from attnzoo.cli.overrides import apply_overrides
+        from attnzoo.overrides import apply_overrides
 
         config: dict[str, Any] = {"model": self.model, "dataset": self.dataset}
         apply_overrides(config, list(self.sets))

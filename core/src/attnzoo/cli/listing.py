@@ -49,7 +49,7 @@ def plugins(as_json: bool) -> None:
 @click.command()
 @click.argument("pattern", default="*")
 @click.option(
-    "--framework", type=click.Choice(["torch", "tensorflow"]), help="Only models of this framework."
+    "--framework", help="Only models of this framework (a registered trainer: torch, tensorflow)."
 )
 @click.option("--task", help="Only models for this task.")
 @click.option("--input-kind", help="Only models reading this input kind (text, tabular, image).")
@@ -58,8 +58,10 @@ def models(
     pattern: str, framework: str | None, task: str | None, input_kind: str | None, as_json: bool
 ) -> None:
     """List registered models (glob PATTERN) with their presets and input kind."""
-    from attnzoo.registry import get_model_spec, list_models
+    from attnzoo.registry import get_model_spec, get_trainer_spec, list_models
 
+    if framework is not None:
+        get_trainer_spec(framework)  # the choices are the registered trainers' names
     names = list_models(pattern, framework=framework, task=task)
     specs = [get_model_spec(n) for n in names]
     if input_kind:
@@ -162,7 +164,28 @@ def info(target: str, as_json: bool) -> None:
             out["model_error"] = str(exc)
         return echo_json(out) if as_json else _print_tree(out)
     data = model_info(target)
+    data["config_fields"] = _config_fields(target)
     return echo_json(data) if as_json else _print_tree(data)
+
+
+def _config_fields(model: str) -> dict[str, dict]:
+    """Each field of the model's config class: its type, default (or "required") and
+    description. Imports the config module only (a pydantic class), never a framework."""
+    from pydantic_core import PydanticUndefined
+
+    from attnzoo.registry import get_model_spec
+
+    fields = get_model_spec(model).load_config_class().model_fields
+    out: dict[str, dict] = {}
+    for name, field in fields.items():
+        if field.default_factory is not None:
+            default = field.default_factory()
+        else:
+            default = "required" if field.default is PydanticUndefined else field.default
+        annotation = field.annotation
+        type_name = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+        out[name] = {"type": type_name, "default": default, "description": field.description or ""}
+    return out
 
 
 def _print_tree(data: dict) -> None:

@@ -54,8 +54,8 @@ def train(
     continues the copy. Ctrl-C saves resumable state and exits with status 130.
     """
     from attnzoo.api import train as train_run
-    from attnzoo.cli.overrides import apply_overrides
     from attnzoo.errors import TrainingInterrupted
+    from attnzoo.overrides import apply_overrides
     from attnzoo.runs import check_run_name, read_run_yaml, run_location
 
     if resume and overwrite:

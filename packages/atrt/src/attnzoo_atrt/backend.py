@@ -20,11 +20,9 @@ from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from attnzoo.errors import CheckpointError
 from attnzoo.io import atomic_write
-from attnzoo_atrt.layers import keras, tf  # pins KERAS_BACKEND=tensorflow
+from attnzoo_atrt.layers import keras, tf  # Keras on TensorFlow
 from attnzoo_atrt.losses import probabilities
 
 logger = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from attnzoo.errors import CheckpointError
 from attnzoo.trainers.loop import EpochPlan, EpochStats
 from attnzoo.trainers.schedules import lr_factor, warmup_steps
 from attnzoo_atrt.backend import INPUT_SPEC, is_chief
-from attnzoo_atrt.layers import keras, tf  # pins KERAS_BACKEND=tensorflow
+from attnzoo_atrt.layers import keras, tf  # Keras on TensorFlow
 from attnzoo_atrt.losses import build_loss
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ import math
 from typing import Any
 
 from attnzoo_atrt.config import ATRTConfig
-from attnzoo_atrt.layers import EncoderBlock, keras, sinusoidal_positions, tf  # sets KERAS_BACKEND
+from attnzoo_atrt.layers import EncoderBlock, keras, sinusoidal_positions, tf  # Keras on TensorFlow
 
 
 class ATRTClassifier(keras.Model):
@@ -67,8 +67,3 @@ class ATRTClassifier(keras.Model):
         w = tf.cast(valid, x.dtype)[:, :, None]  # (B, L, 1)
         pooled = tf.reduce_sum(x * w, axis=1) / tf.maximum(tf.reduce_sum(w, axis=1), 1.0)  # (B, D)
         return self.classifier(self.head_dropout(pooled, training=training))
-
-    def build_with_dummy_batch(self) -> None:
-        """Create every variable by running a 1 x 2 batch (needed before ``load_weights``)."""
-        ids = tf.ones([1, 2], dtype=tf.int64)
-        self({"input_ids": ids, "attention_mask": tf.ones_like(ids)}, training=False)

@@ -300,8 +300,6 @@ class DiffusionClassifier(nn.Module):
                 h = self._step(h, mask)
         return h
 
-    encode = hidden_states
-
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **_: Any
     ) -> dict[str, torch.Tensor]:

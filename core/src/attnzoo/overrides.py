@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from attnzoo.errors import ConfigError
+from attnzoo.suggest import did_you_mean
 
 _ALIASES = {"model": "model_args", "dataset": "dataset_args"}
 
@@ -33,10 +34,7 @@ def _route(key: str) -> list[str]:
             "dataset.<key>",
         ]
     )
-    import difflib
-
-    close = difflib.get_close_matches(head, known, n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    hint = did_you_mean(head, known)
     raise ConfigError(
         f"--set {key}: unknown setting {head!r}.{hint} Use train.<key>, data.<key>, model.<key> or dataset.<key>."
     )
@@ -44,8 +42,6 @@ def _route(key: str) -> list[str]:
 
 def check_path(key: str, path: list[str], model: str | None = None) -> None:
     """Every level of a routed key must exist: ``train.epoch`` -> "did you mean 'epochs'?"."""
-    import difflib
-
     from attnzoo.config import RunConfig, section_fields
 
     fields = section_fields(RunConfig, [])
@@ -56,8 +52,7 @@ def check_path(key: str, path: list[str], model: str | None = None) -> None:
             return
         if part not in fields:
             section = ".".join(path[:depth]) or "the run config"
-            close = difflib.get_close_matches(part, sorted(fields), n=3, cutoff=0.5)
-            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            hint = did_you_mean(part, sorted(fields))
             raise ConfigError(
                 f"--set {key}: {section} has no setting {part!r}.{hint} "
                 f"Settings of {section}: {', '.join(sorted(fields))}."
