@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -37,6 +38,10 @@ def test_import_sets_no_environment_variable_and_loads_keras_on_tensorflow() -> 
     assert result == {"changed": [], "backend": "tensorflow"}
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None,
+    reason="needs a second Keras backend installed (torch); attnzoo-atrt alone has only TensorFlow",
+)
 def test_wrong_keras_backend_fails_when_a_layer_is_built_not_at_import() -> None:
     env = dict(os.environ, KERAS_BACKEND="torch")
     assert _probe(env)["backend"] == "torch"  # the import itself succeeds
