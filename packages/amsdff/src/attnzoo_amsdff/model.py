@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from attnzoo.nn.pooling import masked_mean
 from attnzoo_amsdff.config import AMSDFFConfig
 from attnzoo_baselines.hf_encoder import build_encoder
 
@@ -35,12 +36,6 @@ def init_weights(module: nn.Module) -> None:
             nn.init.ones_(module.weight)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-
-
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``x`` (B, L, H) over the positions where ``mask`` (B, L) is true -> (B, H)."""
-    m = mask.to(x.dtype).unsqueeze(-1)
-    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 
 def branch_widths(hidden: int, n: int) -> list[int]:

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from attnzoo.nn.pooling import masked_max, masked_mean
 from attnzoo_baselines.config import BiLSTMConfig
-from attnzoo_baselines.layers import masked_max, masked_mean
 
 
 class BiLSTMClassifier(nn.Module):

@@ -5,7 +5,7 @@ every categorical field, every numeric field (``e = x * v``) and every behaviour
 (the mean of its events' embeddings, looked up in the table of the field it shares, with
 first-order weights the mean of theirs), as FuxiCTR's DeepFM treats sequence features. The FM's
 pairwise term is computed in O(F d) as ``0.5 * ((sum e)^2 - sum e^2)``. The loss adds
-FuxiCTR's embedding regulariser (see :mod:`attnzoo_baselines.ctr_layers`).
+FuxiCTR's embedding regulariser (see :mod:`attnzoo.nn.ctr`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from attnzoo.nn.ctr import MLP, FieldEmbeddings, bce_with_embedding_l2, mean_pool
 from attnzoo_baselines.config import DeepFMConfig
-from attnzoo_baselines.ctr_layers import MLP, FieldEmbeddings, bce_with_embedding_l2, mean_pool
 
 
 class DeepFM(nn.Module):

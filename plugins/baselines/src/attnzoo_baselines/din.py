@@ -20,8 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from attnzoo.nn.ctr import MLP, FieldEmbeddings, bce_with_embedding_l2, mean_pool
 from attnzoo_baselines.config import DINConfig
-from attnzoo_baselines.ctr_layers import MLP, FieldEmbeddings, bce_with_embedding_l2, mean_pool
 
 
 class ActivationUnit(nn.Module):

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from attnzoo.nn.pooling import masked_mean
 from attnzoo_baselines.config import HFEncoderConfig
-from attnzoo_baselines.layers import masked_mean
 
 logger = logging.getLogger(__name__)
 

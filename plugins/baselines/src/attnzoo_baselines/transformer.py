@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from attnzoo.nn.pooling import masked_mean
 from attnzoo_baselines.config import TransformerConfig
-from attnzoo_baselines.layers import masked_mean
 
 
 def sinusoidal_table(n_positions: int, d_model: int) -> torch.Tensor:

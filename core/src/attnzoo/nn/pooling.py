@@ -1,4 +1,4 @@
-"""Masked pooling shared by the baselines."""
+"""Masked pooling over padded sequences, shared by model plugins."""
 
 from __future__ import annotations
 

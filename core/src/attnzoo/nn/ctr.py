@@ -1,4 +1,4 @@
-"""Building blocks of the CTR baselines (DeepFM, DIN): field embeddings, MLPs, Dice.
+"""Building blocks of CTR models (DeepFM, DIN, DCNv3, ...): field embeddings, MLPs, Dice.
 
 Conventions follow FuxiCTR (reczoo/FuxiCTR): embeddings start at N(0, 1e-4), linear layers
 at Xavier-normal with zero bias, and the embedding regulariser is ``(lambda / 2) * ||W||^2``
