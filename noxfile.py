@@ -31,6 +31,7 @@ PACKAGES = {
     "diffusion": ("attnzoo-diffusion", "packages/diffusion", []),
     "atrt": ("attnzoo-atrt", "packages/atrt", []),
     "dsp": ("attnzoo-dsp", "packages/dsp", []),
+    "mdaf": ("attnzoo-mdaf", "packages/mdaf", []),
     "baselines": ("attnzoo-baselines", "plugins/baselines", []),
     "datasets": ("attnzoo-datasets", "plugins/datasets", ["sentiment"]),
     "example": ("attnzoo-example", "plugins/example", []),
