@@ -9,7 +9,8 @@ from attnzoo.trainers.schedules import lr_factor, warmup_steps
 
 
 def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
-    """Decay on weight matrices only, unless ``decay_norm_and_bias``: biases, norms and embeddings are exempt."""
+    """Decay on weight matrices only, unless ``decay_norm_and_bias``: biases, norms, embeddings and
+    parameters marked ``_no_weight_decay`` (mamba_ssm's convention: A_log, D) are exempt."""
     if cfg.decay_norm_and_bias:
         return [
             {
@@ -35,6 +36,7 @@ def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
                 or p.ndim < 2
                 or "norm" in name.lower()
                 or name.endswith("bias")
+                or getattr(p, "_no_weight_decay", False)  # mamba_ssm's marker (A_log, D)
             ):
                 no_decay.append(p)
             else:
