@@ -161,7 +161,9 @@ def selective_scan(
     chunk_size: int = 16,
 ) -> torch.Tensor:
     """Dispatch: ``auto`` uses mamba-ssm's CUDA kernel for CUDA tensors when it is installed,
-    else the chunked PyTorch form; ``cuda``, ``chunked`` and ``sequential`` force one."""
+    else the sequential PyTorch form (on a CPU it measured faster than the chunked form at
+    lengths 50-1,000: benchmarks/results/scan_speed_cpu.json); ``cuda``, ``chunked`` and
+    ``sequential`` force one."""
     if impl not in SCAN_IMPLS:
         raise ValueError(f"unknown scan impl {impl!r}; choose one of {', '.join(SCAN_IMPLS)}")
     use_cuda = impl == "cuda" or (impl == "auto" and x.is_cuda and mamba_ssm_available())
@@ -172,6 +174,6 @@ def selective_scan(
                 "`pip install mamba-ssm causal-conv1d`, or use impl='chunked'."
             )
         return _selective_scan_cuda(x, delta, A, B, C, D, mask)
-    if impl == "sequential":
+    if impl in ("sequential", "auto"):
         return selective_scan_sequential(x, delta, A, B, C, D, mask=mask)
     return selective_scan_chunked(x, delta, A, B, C, D, mask=mask, chunk_size=chunk_size)
