@@ -50,7 +50,8 @@ class FieldEmbeddings(nn.Module):
 
     def fields(self, categorical: torch.Tensor) -> torch.Tensor:
         """(B, F) ids -> (B, F, dim)."""
-        emb = self.categorical(categorical + self.offsets)
+        offsets: torch.Tensor = self.offsets  # type: ignore[assignment]  # a registered buffer
+        emb = self.categorical(categorical + offsets)
         return emb * (categorical != 0).unsqueeze(-1).to(emb.dtype)
 
     def numbers(self, numeric: torch.Tensor) -> torch.Tensor:
