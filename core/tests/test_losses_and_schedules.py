@@ -60,6 +60,32 @@ def test_no_weight_decay_on_biases_norms_and_embeddings():
     assert len(param_groups(model, TrainConfig(decay_norm_and_bias=True))) == 1
 
 
+def test_lr_multipliers_split_groups_first_match_wins_and_the_schedule_keeps_the_ratio():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
+    cfg = TrainConfig(lr=1e-3, lr_multipliers={"0.*": 1.0, "*": 100.0}, warmup_ratio=0.5)
+    groups = param_groups(model, cfg)
+    lr_of = {id(p): g["lr"] for g in groups for p in g["params"]}
+    assert lr_of[id(model[0].weight)] == pytest.approx(1e-3)
+    assert lr_of[id(model[0].bias)] == pytest.approx(1e-3)
+    assert lr_of[id(model[1].weight)] == pytest.approx(1e-1)
+    assert {g["weight_decay"] for g in groups if any(p is model[1].bias for p in g["params"])} == {0.0}
+    assert sum(len(g["params"]) for g in groups) == 4
+    opt = torch.optim.AdamW(groups, lr=cfg.lr)
+    sched = build_scheduler(opt, cfg, total_steps=4)
+    opt.step()
+    sched.step()
+    ratios = {g["lr"] / cfg.lr / g["lr_scale"] for g in opt.param_groups}
+    assert len({round(r, 12) for r in ratios}) == 1  # one schedule factor for every group
+
+
+def test_lr_multipliers_errors_name_the_problem():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    with pytest.raises(ValueError, match="no trainable parameter matches"):
+        param_groups(model, TrainConfig(lr_multipliers={"encoder.*": 2.0}))
+    with pytest.raises(ValueError, match="must be positive"):
+        TrainConfig(lr_multipliers={"*": 0.0})
+
+
 @pytest.mark.parametrize("name", ["cosine", "linear", "constant"])
 def test_schedules_warm_up_then_follow_their_shape(name):
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)

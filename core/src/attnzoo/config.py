@@ -237,6 +237,12 @@ class TrainConfig(_Closed):
     decay_norm_and_bias: bool = Field(
         False, description="Apply weight decay to biases, norms and embeddings too."
     )
+    lr_multipliers: dict[str, float] = Field(
+        default_factory=dict,
+        description="Learning-rate multipliers by parameter name (fnmatch patterns, first match "
+        "wins, unmatched parameters x1), e.g. {'encoder.*': 1.0, '*': 100.0} trains everything "
+        "outside the encoder at 100 x lr. The schedule scales every group alike. Torch engine.",
+    )
     betas: tuple[float, float] = Field((0.9, 0.999), description="AdamW betas.")
     scheduler: Literal["cosine", "linear", "constant", "plateau"] = Field(
         "cosine", description="Learning-rate schedule."
@@ -284,6 +290,17 @@ class TrainConfig(_Closed):
     )
     progress: bool = Field(True, description="Show a progress bar.")
     compile: bool = Field(False, description="torch.compile the model.")
+
+
+    @model_validator(mode="after")
+    def _check_lr_multipliers(self) -> TrainConfig:
+        bad = {k: v for k, v in self.lr_multipliers.items() if not v > 0}
+        if bad:
+            raise ValueError(
+                f"train.lr_multipliers must be positive; got {bad}. Freeze parameters with the "
+                "model's own switch (e.g. freeze_backbone) instead of a zero learning rate."
+            )
+        return self
 
 
 class RunConfig(_Closed):

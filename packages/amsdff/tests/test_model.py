@@ -166,6 +166,17 @@ def test_seed_recipe_is_the_default():
     assert (train.epochs, train.batch_size, train.monitor) == (5, 16, "accuracy")
 
 
+def test_lr_groups_preset_trains_the_heads_at_100x_the_encoder_lr():
+    from attnzoo.trainers.optim import param_groups
+
+    train = resolve_run_config(RunConfig(model="amsdff.lr-groups", dataset="unused.csv")).train
+    model = attnzoo.create_model("amsdff.tiny", num_classes=3)
+    lr_of = {id(p): g["lr"] for g in param_groups(model, train) for p in g["params"]}
+    for name, p in model.named_parameters():
+        expected = 5e-6 if name.startswith("encoder.") else 5e-4
+        assert lr_of[id(p)] == pytest.approx(expected), name
+
+
 # -- config -------------------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 import torch
 
 from attnzoo.config import TrainConfig
@@ -9,6 +11,40 @@ from attnzoo.trainers.schedules import lr_factor, warmup_steps
 
 
 def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
+    """AdamW groups: weight decay (:func:`decay_groups`), each split by ``train.lr_multipliers``."""
+    groups = decay_groups(model, cfg)
+    if not cfg.lr_multipliers:
+        return groups
+    names = {id(p): name for name, p in model.named_parameters()}
+    split: list[dict] = []
+    matched: set[str] = set()
+    for group in groups:
+        by_scale: dict[float, list[torch.nn.Parameter]] = {}
+        for p in group["params"]:
+            pattern, scale = _lr_multiplier(names[id(p)], cfg.lr_multipliers)
+            if pattern is not None:
+                matched.add(pattern)
+            by_scale.setdefault(scale, []).append(p)
+        for scale, params in by_scale.items():
+            split.append({**group, "params": params, "lr": cfg.lr * scale, "lr_scale": scale})
+    unused = [k for k in cfg.lr_multipliers if k not in matched]
+    if unused:
+        raise ValueError(
+            f"train.lr_multipliers: no trainable parameter matches {unused} (patterns are fnmatch "
+            f"on names such as {next(iter(names.values()), '?')!r}; list them with "
+            "model.named_parameters())."
+        )
+    return split
+
+
+def _lr_multiplier(name: str, multipliers: dict[str, float]) -> tuple[str | None, float]:
+    for pattern, scale in multipliers.items():
+        if fnmatchcase(name, pattern):
+            return pattern, scale
+    return None, 1.0
+
+
+def decay_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
     """Decay on weight matrices only, unless ``decay_norm_and_bias``: biases, norms, embeddings and
     parameters marked ``_no_weight_decay`` (mamba_ssm's convention: A_log, D) are exempt."""
     if cfg.decay_norm_and_bias:

@@ -221,7 +221,8 @@ class TorchEngine:
         torch_state.load_rng(directory)
 
     def learning_rate(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        group = self.optimizer.param_groups[0]  # the base lr, before train.lr_multipliers
+        return float(group["lr"] / group.get("lr_scale", 1.0))
 
     def scale_learning_rate(self, factor: float) -> None:
         for group in self.optimizer.param_groups:

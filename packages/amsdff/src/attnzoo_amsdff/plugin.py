@@ -59,6 +59,10 @@ PRESETS = {
         description="What the seed actually trained: encoder Linear/LayerNorm weights wiped by the init hook, "
         "gate and convolutions over padding.",
     ),
+    "lr-groups": Preset(
+        train={"lr": 5e-6, "lr_multipliers": {"encoder.*": 1.0, "*": 100.0}},
+        description="The seed recipe with the fresh heads at 100 x the encoder's lr (5e-4 vs 5e-6).",
+    ),
     "frozen": Preset(
         model={"freeze_backbone": True},
         train={"lr": 1e-3},
