@@ -46,6 +46,11 @@ class PolaArch(ModelConfig):
     alpha: float = Field(
         4.0, gt=0, description="Power range: p = 1 + alpha * sigmoid(w) lies in (1, 1 + alpha)."
     )
+    kernel: Literal["torch", "flash_bla"] = Field(
+        "torch",
+        description="Linear-attention kernel: 'torch' (matmuls, any device) or 'flash_bla' "
+        "(fla-org's non-causal fused Triton kernel, CUDA only, installed from its repository).",
+    )
 
     @model_validator(mode="after")
     def _check_shapes(self) -> PolaArch:

@@ -227,10 +227,12 @@ class DSPAttention(nn.Module):
         temperature: str = "inside",
         power: str = "seed",
         alpha: float = 4.0,
+        kernel: str = "torch",
     ) -> None:
         super().__init__()
         if dim % num_heads or (dim // num_heads) % 2:
             raise ValueError(f"dim={dim} / num_heads={num_heads} must be an even integer.")
+        self.kernel = kernel
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
         self.ndim, self.num_scales = ndim, num_scales
         self.scale_mixer, self.adaptive_beta, self.temperature = (
@@ -310,8 +312,8 @@ class DSPAttention(nn.Module):
         v1, v2 = torch.chunk(v, 2, dim=-1)
         return torch.cat(
             [
-                linear_attention(q_sim, kk, v1, count, normalise="sum"),
-                linear_attention(q_opp, kk, v2, count, normalise="sum"),
+                linear_attention(q_sim, kk, v1, count, normalise="sum", kernel=self.kernel),
+                linear_attention(q_opp, kk, v2, count, normalise="sum", kernel=self.kernel),
             ],
             dim=-1,
         )

@@ -54,14 +54,23 @@ def split_streams(
 
 
 def linear_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, count: torch.Tensor, *, normalise: str
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    count: torch.Tensor,
+    *,
+    normalise: str,
+    kernel: str = "torch",
 ) -> torch.Tensor:
     """Normalised kernel attention in O(N d^2): ``q (K^T v) / (q . sum K + eps')``.
 
     ``q`` (B, h, N, f), ``k`` (B, h, n, f) and ``v`` (B, h, n, e) zero at padded keys; ``count``
     (B, 1, 1, 1) valid keys per row. ``normalise="mean"`` is PolaFormer's form (K^T v / n and
     mean K, the 1/n split as n^-1/2 on each factor); ``"sum"`` is DSP-Attention's (plain sums).
+    ``kernel="flash_bla"`` computes the same with flash_bla's fused Triton kernel (CUDA).
     """
+    if kernel == "flash_bla":
+        return flash_bla_linear_attention(q, k, v, count, normalise=normalise)
     if normalise == "mean":
         kv = (k.transpose(-2, -1) * count.rsqrt()) @ (v * count.rsqrt())  # (B, h, f, e)
         k_bar = k.sum(-2, keepdim=True) / count  # (B, h, 1, f)
@@ -70,6 +79,42 @@ def linear_attention(
         k_bar = k.sum(-2, keepdim=True)
     z = 1.0 / (q @ k_bar.transpose(-2, -1) + EPS)  # (B, h, N, 1)
     return (q @ kv) * z
+
+
+FLASH_BLA_INSTALL = (
+    "pip install git+https://github.com/fla-org/flash-bidirectional-linear-attention "
+    "(Triton, CUDA; not on PyPI)"
+)
+
+
+def flash_bla_linear_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, count: torch.Tensor, *, normalise: str
+) -> torch.Tensor:
+    """:func:`linear_attention` on flash_bla's non-causal fused kernel.
+
+    The kernel computes ``q (K^T v) s / (q . mean_L K + eps)`` over the padded length L with one
+    scalar s. Rescaling K per row by ``L / count`` ("mean") or by ``L`` ("sum") and taking
+    ``s = 1 / L`` gives exactly the masked formula above, eps included.
+    """
+    if not q.is_cuda:
+        raise ValueError(
+            "kernel='flash_bla' runs on CUDA tensors only; use kernel='torch' (the default) here."
+        )
+    try:
+        from flash_bla.ops.linear_attn.fused import linear_attention as fused
+    except ImportError as err:
+        raise ImportError(f"kernel='flash_bla' needs flash_bla: {FLASH_BLA_INSTALL}.") from err
+    k_scaled, scale = flash_bla_inputs(k, count, normalise)
+    return fused(q, k_scaled, v, scale=scale, eps=EPS)
+
+
+def flash_bla_inputs(
+    k: torch.Tensor, count: torch.Tensor, normalise: str
+) -> tuple[torch.Tensor, float]:
+    """The keys and scalar scale that make flash_bla's formula equal :func:`linear_attention`."""
+    length = k.shape[-2]
+    factor = length / count if normalise == "mean" else torch.full_like(count, float(length))
+    return k * factor.to(k.dtype), 1.0 / length
 
 
 def implied_attention(
@@ -148,12 +193,13 @@ class PolaLinearAttention(nn.Module):
         proj_drop: float = 0.0,
         kernel_size: int = 5,
         alpha: float = 4.0,
+        kernel: str = "torch",
     ) -> None:
         super().__init__()
         if dim % num_heads or (dim // num_heads) % 2:
             raise ValueError(f"dim={dim} / num_heads={num_heads} must be an even integer.")
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
-        self.ndim, self.alpha, self.max_len = ndim, alpha, max_len
+        self.ndim, self.alpha, self.max_len, self.kernel = ndim, alpha, max_len, kernel
         self.qg = nn.Linear(dim, 2 * dim, bias=qkv_bias)
         self.kv = nn.Linear(dim, 2 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
@@ -217,8 +263,10 @@ class PolaLinearAttention(nn.Module):
             x_sim = implied_attention(st["q_sim"], st["k"], st["count"], normalise="mean") @ v1
             x_opp = implied_attention(st["q_opp"], st["k"], st["count"], normalise="mean") @ v2
         else:
-            x_sim = linear_attention(st["q_sim"], st["k"], v1, st["count"], normalise="mean")
-            x_opp = linear_attention(st["q_opp"], st["k"], v2, st["count"], normalise="mean")
+            x_sim, x_opp = (
+                linear_attention(q, st["k"], v_half, st["count"], normalise="mean", kernel=self.kernel)
+                for q, v_half in ((st["q_sim"], v1), (st["q_opp"], v2))
+            )
         out = torch.cat([x_sim, x_opp], dim=-1)  # (B, h, N, d)
         out = out + apply_per_head(self.dwc, st["v"], grid)  # local branch on the full v
         out = out.transpose(1, 2).reshape(b, n, c) * st["g"]  # raw linear gate

@@ -50,6 +50,7 @@ def make_attention(config: PolaArch, ndim: int, max_len: int) -> nn.Module:
             temperature=config.temperature,
             power=config.power,
             alpha=config.alpha,
+            kernel=config.kernel,
         )
     return PolaLinearAttention(
         config.d_model,
@@ -60,6 +61,7 @@ def make_attention(config: PolaArch, ndim: int, max_len: int) -> nn.Module:
         proj_drop=config.dropout,
         kernel_size=config.kernel_size,
         alpha=config.alpha,
+        kernel=config.kernel,
     )
 
 
