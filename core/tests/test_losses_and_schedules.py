@@ -68,7 +68,9 @@ def test_lr_multipliers_split_groups_first_match_wins_and_the_schedule_keeps_the
     assert lr_of[id(model[0].weight)] == pytest.approx(1e-3)
     assert lr_of[id(model[0].bias)] == pytest.approx(1e-3)
     assert lr_of[id(model[1].weight)] == pytest.approx(1e-1)
-    assert {g["weight_decay"] for g in groups if any(p is model[1].bias for p in g["params"])} == {0.0}
+    assert {g["weight_decay"] for g in groups if any(p is model[1].bias for p in g["params"])} == {
+        0.0
+    }
     assert sum(len(g["params"]) for g in groups) == 4
     opt = torch.optim.AdamW(groups, lr=cfg.lr)
     sched = build_scheduler(opt, cfg, total_steps=4)

@@ -291,7 +291,6 @@ class TrainConfig(_Closed):
     progress: bool = Field(True, description="Show a progress bar.")
     compile: bool = Field(False, description="torch.compile the model.")
 
-
     @model_validator(mode="after")
     def _check_lr_multipliers(self) -> TrainConfig:
         bad = {k: v for k, v in self.lr_multipliers.items() if not v > 0}

@@ -264,7 +264,9 @@ class PolaLinearAttention(nn.Module):
             x_opp = implied_attention(st["q_opp"], st["k"], st["count"], normalise="mean") @ v2
         else:
             x_sim, x_opp = (
-                linear_attention(q, st["k"], v_half, st["count"], normalise="mean", kernel=self.kernel)
+                linear_attention(
+                    q, st["k"], v_half, st["count"], normalise="mean", kernel=self.kernel
+                )
                 for q, v_half in ((st["q_sim"], v1), (st["q_opp"], v2))
             )
         out = torch.cat([x_sim, x_opp], dim=-1)  # (B, h, N, d)
