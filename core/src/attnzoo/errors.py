@@ -68,3 +68,9 @@ class UnavailableNameError(PluginError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class RunStopped(AttnzooError):
+    """Raised by a lifecycle hook (``on_epoch_end``) to end a run early, e.g. a pruned tuning
+    trial. It passes through the plugin host (other hook errors are only logged) and ends the
+    run with status "failed" and this message."""

@@ -20,7 +20,7 @@ from typing import Any
 import pluggy
 
 from attnzoo import hookspecs
-from attnzoo.errors import PluginError
+from attnzoo.errors import PluginError, RunStopped
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +191,8 @@ def call_lifecycle(hook_name: str, **kwargs: Any) -> None:
     for impl in caller.get_hookimpls():
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+        except RunStopped:  # a hook's request to end the run (a pruned tuning trial)
+            raise
         except Exception as exc:
             logger.warning(
                 "hook %s of plugin %r raised %s: %s",

@@ -68,6 +68,7 @@ class ModelSpec:
             applied below the user's own settings.
         paper: citation or link.
         plugin: filled in by the registry with the distribution that registered it.
+        search_space: what ``attnzoo tune`` searches for this model (empty: lr and weight decay).
     """
 
     name: str
@@ -81,6 +82,9 @@ class ModelSpec:
     train_defaults: Mapping[str, Any] = field(default_factory=dict)
     paper: str = ""
     plugin: str = ""
+    #: ``attnzoo tune``'s space: ``{"train.lr": {"type": "float", "low": 1e-4, "high": 1e-2,
+    #: "log": True}, "model.dropout": {...}}`` (see :class:`attnzoo.tune.Dim`); empty = default
+    search_space: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def preset(self, name: str) -> Preset:
         value = self.presets[name]

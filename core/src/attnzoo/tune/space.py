@@ -1,0 +1,81 @@
+"""Search spaces: one :class:`Dim` per ``--set`` key, declared by the model's plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from attnzoo.errors import ConfigError
+
+
+class Dim(BaseModel):
+    """One searched setting: a float/int range (optionally log-scaled) or a list of choices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["float", "int", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: tuple[Any, ...] | None = Field(None, description="For 'categorical'.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Dim:
+        if self.type == "categorical":
+            if not self.choices:
+                raise ValueError("a categorical dimension needs a non-empty 'choices' list")
+        elif self.low is None or self.high is None or not self.low < self.high:
+            raise ValueError(
+                f"a {self.type} dimension needs low < high (got {self.low}, {self.high})"
+            )
+        elif self.log and self.low <= 0:
+            raise ValueError("a log-scaled dimension needs low > 0")
+        return self
+
+    def suggest(self, trial: Any, key: str) -> Any:
+        if self.type == "categorical":
+            return trial.suggest_categorical(key, list(self.choices or ()))
+        if self.type == "int":
+            step = int(self.step or 1)
+            return trial.suggest_int(key, int(self.low), int(self.high), step=step, log=self.log)  # type: ignore[arg-type]
+        return trial.suggest_float(key, self.low, self.high, step=self.step, log=self.log)  # type: ignore[arg-type]
+
+
+def parse_space(raw: Mapping[str, Any], *, where: str) -> dict[str, Dim]:
+    """``{"train.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}, ...}`` -> Dims."""
+    from pydantic import ValidationError
+
+    space: dict[str, Dim] = {}
+    for key, dim in raw.items():
+        try:
+            space[key] = dim if isinstance(dim, Dim) else Dim.model_validate(dim)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ConfigError(f"Search space of {where}, {key!r}: {first['msg']}.") from exc
+    return space
+
+
+def default_space(lr: float) -> dict[str, Dim]:
+    """For a model that declares none: the learning rate around its default and weight decay."""
+    return {
+        "train.lr": Dim(type="float", low=lr / 10, high=lr * 10, log=True),
+        "train.weight_decay": Dim(type="float", low=1e-4, high=0.1, log=True),
+    }
+
+
+def search_space_for(model: str, lr: float) -> tuple[dict[str, Dim], str]:
+    """The model's declared space (``ModelSpec.search_space``) or :func:`default_space`.
+
+    Returns the space and where it came from (for the report).
+    """
+    from attnzoo.registry import get_model_spec
+
+    spec = get_model_spec(model)
+    if spec.search_space:
+        return parse_space(spec.search_space, where=f"model {spec.name!r}"), (
+            f"declared by {spec.plugin or spec.name}"
+        )
+    return default_space(lr), "attnzoo's default (lr x0.1..x10, weight decay 1e-4..0.1)"
