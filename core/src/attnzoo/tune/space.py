@@ -58,6 +58,19 @@ def parse_space(raw: Mapping[str, Any], *, where: str) -> dict[str, Dim]:
     return space
 
 
+def standard_space(lr: float, *, dropout: float | None = 0.4) -> dict[str, dict[str, Any]]:
+    """What most plugins declare: lr x0.2..x5 around the default (log), weight decay 1e-4..0.1
+    (log) and, unless ``dropout=None``, ``model.dropout`` in [0, dropout]. Plain dicts, so a
+    plugin can extend them next to its presets."""
+    space: dict[str, dict[str, Any]] = {
+        "train.lr": {"type": "float", "low": lr / 5, "high": lr * 5, "log": True},
+        "train.weight_decay": {"type": "float", "low": 1e-4, "high": 0.1, "log": True},
+    }
+    if dropout is not None:
+        space["model.dropout"] = {"type": "float", "low": 0.0, "high": dropout}
+    return space
+
+
 def default_space(lr: float) -> dict[str, Dim]:
     """For a model that declares none: the learning rate around its default and weight decay."""
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from attnzoo import hookimpl
 from attnzoo.specs import ModelSpec, Preset
+from attnzoo.tune.space import standard_space
 
 # The seed's run_experiment (attention_free_diffusion_improved.py): AdamW lr 5e-5, wd 0.01, no
 # scheduler, no gradient clipping, batch 32, 10 epochs, fixed number of epochs (no early stopping).
@@ -72,6 +73,7 @@ def register_models(registry):
             description="Attention-free diffusion classifier: T shared-weight local (i-1, i, i+1) update steps, mean pooling.",
             paper="P. Banavara, 'Diffusion is all you need' (attention-free diffusion), github.com/pbanavara/attention-free-diffusion",
             presets=PRESETS,
+            search_space=standard_space(5e-5),
             train_defaults=SEED_TRAIN,
         )
     )

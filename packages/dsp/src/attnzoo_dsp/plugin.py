@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from attnzoo import hookimpl
 from attnzoo.specs import ModelSpec, Preset
+from attnzoo.tune.space import standard_space
 
 _PKG = "attnzoo_dsp"
 
@@ -44,6 +45,7 @@ POLA = ModelSpec(
         "alpha3": Preset(model={"alpha": 3.0}, description="PolaFormer's LRA alpha = 3 row."),
         "alpha7": Preset(model={"alpha": 7.0}, description="PolaFormer's LRA alpha = 7 row."),
     },
+    search_space=standard_space(5e-4),
     train_defaults=TRAIN_DEFAULTS,
 )
 
@@ -67,6 +69,7 @@ DSP = ModelSpec(
             description="The seed's context encoder (BiLSTM + softmax self-attention: O(N^2)).",
         ),
     },
+    search_space=standard_space(5e-4),
     train_defaults=TRAIN_DEFAULTS,
 )
 
@@ -101,6 +104,7 @@ POLA_IMAGE = ModelSpec(
             description="2 x 64-wide layers, 2-pixel patches: small images such as digits (8 x 8).",
         ),
     },
+    search_space=standard_space(1e-3),
     train_defaults=IMAGE_TRAIN_DEFAULTS,
 )
 
@@ -122,6 +126,7 @@ DSP_IMAGE = ModelSpec(
             description="2 x 64-wide layers, 2-pixel patches, 4 modes: small images such as digits.",
         ),
     },
+    search_space=standard_space(1e-3),
     train_defaults=IMAGE_TRAIN_DEFAULTS,
 )
 

