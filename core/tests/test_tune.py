@@ -144,3 +144,36 @@ def test_cli_tunes_with_fixed_settings_and_says_how_to_rerun_the_best(tiny_csv, 
     assert yaml.safe_load((out / "tune.yaml").read_text())["run"]["train"]["epochs"] == 1
     res = cli_run(*args, "--set", "epochs=2")
     assert res.exit_code != 0 and "different search" in res.output
+
+
+def test_bench_tuned_gives_every_model_the_same_trials_then_its_best_settings(tiny_csv, tmp_path):
+    from attnzoo.bench import build_matrix, run_bench
+    from attnzoo.bench.tuned import tune_matrix
+
+    small = ["data.tokenizer.vocab_size=200", "data.tokenizer.min_frequency=1", "train.epochs=1"]
+    matrix = build_matrix(None, ["tiny", "tiny.wide"], [str(tiny_csv)], 2, small)
+    out = tmp_path / "bench"
+    tuned = tune_matrix(matrix, out, 2)
+    assert tuned.tuned_trials == 2 and len(tuned.cells) == 4
+    for model in ("tiny", "tiny.wide"):
+        cells = [c for c in tuned.cells if c.model == model]
+        extra = {c.sets[len(small) :] for c in cells}
+        assert len(extra) == 1  # one tuned setting for all seeds of a model
+        keys = [s.split("=")[0] for s in extra.pop()]
+        assert keys == ["train.lr", "train.weight_decay"]
+    studies = sorted((out / "tune").iterdir())
+    assert len(studies) == 2 and all(len(_rows(s)) == 2 for s in studies)
+    assert tune_matrix(matrix, out, 2).cells == tuned.cells  # re-running reuses the studies
+    one_seed = type(tuned)(
+        [c for c in tuned.cells if c.seed == 0],
+        tuned.preset,
+        tuned.models,
+        tuned.datasets,
+        1,
+        tuned.notes,
+        tuned.tuned_trials,
+    )
+    records = run_bench(one_seed, out, show_progress=False)
+    assert all(r["status"] == "ok" for r in records), records
+    assert json.loads((out / "results.json").read_text())["tuned_trials"] == 2
+    assert "same tuning budget: 2 Optuna trials" in (out / "leaderboard.md").read_text()

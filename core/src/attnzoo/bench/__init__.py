@@ -55,6 +55,7 @@ def run_bench(
         "models": matrix.models,
         "datasets": matrix.datasets,
         "seeds": matrix.seeds,
+        "tuned_trials": matrix.tuned_trials,
     }
     write_outputs(out, records, meta, matrix.notes)
     return records

@@ -58,6 +58,7 @@ class Matrix:
     datasets: list[str]
     seeds: int
     notes: list[str] = field(default_factory=list)  # variants skipped, and why
+    tuned_trials: int = 0  # tuning trials each model had before its cells (bench --tuned)
 
 
 def _slug(text: str) -> str:
