@@ -26,7 +26,7 @@ PYTHON = os.environ.get("UV_PYTHON", "3.11")
 
 PACKAGES = {
     # session suffix: (distribution, folder, extras)
-    "core": ("attnzoo-core", "core", ["torch", "tune"]),
+    "core": ("attnzoo-core", "core", ["torch", "tune", "ray", "slurm"]),
     "amsdff": ("attnzoo-amsdff", "packages/amsdff", []),
     "diffusion": ("attnzoo-diffusion", "packages/diffusion", []),
     "atrt": ("attnzoo-atrt", "packages/atrt", []),

@@ -40,8 +40,11 @@ def run_bench(
     retry_failed: bool = True,
     cell_timeout: float | None = None,
     show_progress: bool = True,
+    executor: str = "local",
+    **executor_options: Any,
 ) -> list[dict[str, Any]]:
-    """Run the missing cells of ``matrix`` and (re)write every output in ``out``."""
+    """Run the missing cells of ``matrix`` (with ``executor``: local, ray or slurm) and
+    (re)write every output in ``out``."""
     out = Path(out)
     records = run_matrix(
         matrix,
@@ -49,6 +52,8 @@ def run_bench(
         retry_failed=retry_failed,
         cell_timeout=cell_timeout,
         show_progress=show_progress,
+        executor=executor,
+        **executor_options,
     )
     meta = {
         "preset": matrix.preset,
@@ -56,6 +61,7 @@ def run_bench(
         "datasets": matrix.datasets,
         "seeds": matrix.seeds,
         "tuned_trials": matrix.tuned_trials,
+        "executor": executor,
     }
     write_outputs(out, records, meta, matrix.notes)
     return records

@@ -59,6 +59,7 @@ class Matrix:
     seeds: int
     notes: list[str] = field(default_factory=list)  # variants skipped, and why
     tuned_trials: int = 0  # tuning trials each model had before its cells (bench --tuned)
+    resources: dict[str, float] = field(default_factory=dict)  # per cell, from the preset
 
 
 def _slug(text: str) -> str:
@@ -176,4 +177,12 @@ def build_matrix(
         if pairs(r.model, d)
         for s in range(n_seeds)
     ]
-    return Matrix(cells, preset.name, [r.model for r in variants], dataset_list, n_seeds, notes)
+    return Matrix(
+        cells,
+        preset.name,
+        [r.model for r in variants],
+        dataset_list,
+        n_seeds,
+        notes,
+        resources=dict(preset.resources),
+    )

@@ -38,6 +38,8 @@ class BenchPreset:
     common: tuple[str, ...] = ()  # --set items for every cell
     models: Mapping[str, tuple[Recipe, ...]] = field(default_factory=dict)
     generic: tuple[str, ...] = ()  # --set items for installed models the table does not know
+    #: what one cell asks of a Ray or Slurm cluster: cpus, gpus, memory_gb, timeout_min
+    resources: Mapping[str, float] = field(default_factory=lambda: {"cpus": 1, "gpus": 0})
 
 
 # Short inputs (256 tokens), narrow models and a few epochs each: every text model on

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -149,18 +150,32 @@ def run_matrix(
     retry_failed: bool = True,
     cell_timeout: float | None = None,
     show_progress: bool = True,
+    executor: str = "local",
+    **executor_options: Any,
 ) -> list[dict[str, Any]]:
-    """Run every cell not yet done; return the records of all cells, in matrix order."""
+    """Run every cell not yet done; return the records of all cells, in matrix order.
+
+    ``executor``: ``local`` (here, one cell after another), ``ray`` or ``slurm``
+    (:mod:`attnzoo.bench.executors`; ``executor_options``: ``address``, ``partition``).
+    """
+    from attnzoo.bench.executors import run_cells
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plugins = forwarded_plugins()
     todo = [c for c in matrix.cells if not is_done(load_cell(out, c), retry_failed)]
     with _Progress(len(matrix.cells), len(matrix.cells) - len(todo), show_progress) as progress:
-        for cell in todo:
-            progress.start(cell)
-            record = run_cell(
-                out, cell, plugins=plugins, timeout=cell_timeout, on_poll=progress.refresh
-            )
+        poll = {"on_poll": progress.refresh} if executor == "local" else {}
+        fn = partial(run_cell, out, plugins=plugins, timeout=cell_timeout, **poll)
+        for record in run_cells(
+            executor,
+            todo,
+            fn,
+            resources=matrix.resources,
+            folder=out,
+            on_start=progress.start,
+            **executor_options,
+        ):
             progress.finish(record)
     return [load_cell(out, c) or {"cell_id": c.id, "status": "missing"} for c in matrix.cells]
 
