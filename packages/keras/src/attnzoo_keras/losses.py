@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
+from attnzoo_keras.on_tensorflow import tf
 
 from attnzoo.loss_formulas import loss_formula
 

@@ -1,5 +1,6 @@
-"""The tensorflow backend end to end: attnzoo.train on a tiny in-memory dataset, then
-evaluate / predict from the run folder, and resume after a simulated kill."""
+"""The ``tensorflow`` engine end to end on the tiny Keras test model: attnzoo.train on a tiny
+dataset, evaluate / predict from the run folder, max_steps, resume after a simulated kill and
+after Ctrl-C, and a pickle in the state refused."""
 
 from __future__ import annotations
 
@@ -7,34 +8,21 @@ import json
 
 import numpy as np
 import pytest
-
-pytest.importorskip("tensorflow")
+from conftest import fresh_registry, run_config
 
 import attnzoo
 from attnzoo import hookimpl
 from attnzoo.plugins import get_host
-from attnzoo.testing import make_text_dataset
-
-
-@pytest.fixture(scope="module")
-def toy_file(tmp_path_factory):
-    return make_text_dataset(tmp_path_factory.mktemp("data"), n=180, fmt="jsonl")
 
 
 def _config(toy_file, out_dir, name, **train):
-    return {
-        "model": "atrt.tiny",
-        "dataset": str(toy_file),
-        "out_dir": str(out_dir),
-        "name": name,
-        "data": {"tokenizer": {"kind": "word", "min_frequency": 1}},
-        "train": {"epochs": 2, "batch_size": 16, "lr": 3e-3, "progress": False, **train},
-    }
+    return run_config(toy_file, out_dir, name, **train)
 
 
 @pytest.fixture(scope="module")
 def trained(toy_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
+    fresh_registry()  # module fixtures run before the per-test one
     result = attnzoo.train(_config(toy_file, out, "tiny"))
     return out / "tiny", result
 
