@@ -109,9 +109,9 @@ def _weights(path: Path) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     with h5py.File(path, "r") as fh:
         fh.visititems(
-            lambda name, obj: arrays.__setitem__(name, obj[()])
-            if isinstance(obj, h5py.Dataset)
-            else None
+            lambda name, obj: (
+                arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+            )
         )
     return arrays
 
