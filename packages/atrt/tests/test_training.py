@@ -66,9 +66,10 @@ def test_the_attnzoo_train_command_trains_atrt(toy_file, tmp_path):
     """What a user of ``pip install attnzoo-atrt`` types (its venv has only atrt's deps)."""
     exe = shutil.which("attnzoo", path=str(Path(sys.executable).parent))
     assert exe, "the attnzoo console script is not installed next to this Python"
+    args = ["train", "--model", "atrt.tiny", "--dataset", str(toy_file), "--out", str(tmp_path)]
+    args += ["--name", "cli", "--set", "epochs=1", "--set", "train.progress=false", "--json"]
     proc = subprocess.run(
-        [exe, "train", "--model", "atrt.tiny", "--dataset", str(toy_file), "--out", str(tmp_path)]
-        + ["--name", "cli", "--set", "epochs=1", "--set", "train.progress=false", "--json"],
+        [exe, *args],
         capture_output=True,
         text=True,
         env={**os.environ, "ATTNZOO_STRICT_PLUGINS": "1"},

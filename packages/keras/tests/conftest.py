@@ -21,8 +21,9 @@ os.environ.setdefault("ATTNZOO_CACHE", tempfile.mkdtemp(prefix="attnzoo-test-cac
 
 def fresh_registry() -> None:
     """A freshly loaded registry with the tiny Keras test plugin registered by hand."""
-    import attnzoo.plugins as plugins
     import tinykeras
+
+    import attnzoo.plugins as plugins
 
     plugins.reset()
     plugins.get_host().register(tinykeras, "tinykeras", "tinykeras")

@@ -31,7 +31,6 @@ from typing import Any
 
 from attnzoo_keras.on_tensorflow import keras, require_tensorflow_backend, tf
 
-
 # Zone ids returned by :func:`zone_scales` (for tests and inspection).
 ZONE_PAD, ZONE_BASE, ZONE_MODERATE, ZONE_HIGH = -1, 0, 1, 2
 

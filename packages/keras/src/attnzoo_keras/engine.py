@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from attnzoo.trainers.loop import EpochPlan, EpochStats
-from attnzoo_keras.distribute import is_chief
 from attnzoo_keras.data import train_dataset
+from attnzoo_keras.distribute import is_chief
 from attnzoo_keras.losses import build_loss
 from attnzoo_keras.on_tensorflow import keras, tf
 from attnzoo_keras.optim import build_optimizer
