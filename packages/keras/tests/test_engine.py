@@ -5,6 +5,7 @@ after Ctrl-C, and a pickle in the state refused."""
 from __future__ import annotations
 
 import json
+import signal
 
 import numpy as np
 import pytest
@@ -63,18 +64,22 @@ def test_evaluate_and_predict_from_the_run_folder(trained):
     assert loaded.backend.framework == "tensorflow"
 
 
-class _KillAt:
-    """A lifecycle plugin that interrupts the run like Ctrl-C after ``n`` checkpoint saves."""
+class _AtStateSave:
+    """A lifecycle plugin that calls ``act()`` at the ``n``-th state save."""
 
-    def __init__(self, n: int) -> None:
-        self.n, self.seen = n, 0
+    def __init__(self, n: int, act) -> None:
+        self.n, self.act, self.seen = n, act, 0
 
     @hookimpl
     def on_checkpoint_saved(self, run, path):
         if path.endswith("state"):
             self.seen += 1
             if self.seen == self.n:
-                raise KeyboardInterrupt
+                self.act()
+
+
+def _raise_keyboard_interrupt() -> None:
+    raise KeyboardInterrupt
 
 
 # 144 training examples / 16 = 9 steps per epoch. Kill at the 1st save without
@@ -89,7 +94,7 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(
 
     cfg = _config(toy_file, tmp_path, "killed", **extra)
     host = get_host()
-    host.register(_KillAt(kill_at), "kill")
+    host.register(_AtStateSave(kill_at, _raise_keyboard_interrupt), "kill")
     try:
         with pytest.raises(KeyboardInterrupt):
             attnzoo.train(cfg)
@@ -120,29 +125,13 @@ def test_early_stopping_and_max_steps(toy_file, tmp_path):
     assert rows[-1]["global_step"] == 4 and len(rows) == 1
 
 
-class _CtrlCAt:
-    """Presses Ctrl-C (a real SIGINT to this process) at the ``n``-th state save."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.seen = n, 0
-
-    @hookimpl
-    def on_checkpoint_saved(self, run, path):
-        if path.endswith("state"):
-            self.seen += 1
-            if self.seen == self.n:
-                import signal
-
-                signal.raise_signal(signal.SIGINT)
-
-
 def test_ctrl_c_saves_at_the_current_step_and_resumes_like_torch(toy_file, tmp_path, trained):
     from attnzoo.errors import TrainingInterrupted
 
     full_dir, full = trained
     cfg = _config(toy_file, tmp_path, "ctrl-c", save_every_steps=5)
     host = get_host()
-    host.register(_CtrlCAt(1), "ctrl-c")
+    host.register(_AtStateSave(1, lambda: signal.raise_signal(signal.SIGINT)), "ctrl-c")
     try:
         with pytest.raises(TrainingInterrupted, match="Resume with: attnzoo train"):
             attnzoo.train(cfg)
