@@ -36,11 +36,15 @@ class _Net(keras.Model):
         return self.dense(self.norm(self.embedding(ids)))
 
 
-@pytest.mark.parametrize("decay_norm_and_bias", [False, True])
-def test_weight_decay_only_on_weight_matrices_unless_asked(decay_norm_and_bias):
+@pytest.mark.parametrize(
+    ("decay_norm_and_bias", "marked"), [(False, False), (True, False), (False, True)]
+)
+def test_weight_decay_only_on_weight_matrices_unless_asked(decay_norm_and_bias, marked):
     keras.utils.set_random_seed(0)
     model = _Net()
     model(np.zeros((1, 2), dtype=np.int64))
+    if marked:  # the torch engine's marker (mamba_ssm's convention) exempts a matrix too
+        model.dense.kernel._no_weight_decay = True
     cfg = TrainConfig(
         lr=0.1,
         weight_decay=0.5,
@@ -60,5 +64,7 @@ def test_weight_decay_only_on_weight_matrices_unless_asked(decay_norm_and_bias):
     decayed = sorted(p for p, c in changed.items() if c)
     if decay_norm_and_bias:
         assert decayed == sorted(changed)
+    elif marked:
+        assert decayed == []
     else:
         assert decayed == [p for p in changed if p.endswith("dense/kernel")]

@@ -26,9 +26,12 @@ def build_optimizer(model: keras.Model, cfg: Any, total_steps: int) -> keras.opt
         gradient_accumulation_steps=cfg.grad_accum if cfg.grad_accum > 1 else None,
     )
     if not cfg.decay_norm_and_bias:
-        # biases, norm scales/offsets (ndim < 2) and embedding tables are exempt, as in torch
+        # the torch engine's rule: biases, norm scales/offsets (ndim < 2), embedding tables and
+        # variables marked ``_no_weight_decay`` (mamba_ssm's convention) are exempt
         exempt = [
-            v for v in model.trainable_variables if len(v.shape) < 2 or v.name == "embeddings"
+            v
+            for v in model.trainable_variables
+            if len(v.shape) < 2 or v.name == "embeddings" or getattr(v, "_no_weight_decay", False)
         ]
         optimizer.exclude_from_weight_decay(var_list=exempt)
     return optimizer
