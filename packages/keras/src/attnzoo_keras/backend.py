@@ -103,6 +103,14 @@ class TensorFlowBackend:
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
     # -- training -----------------------------------------------------------------------
+    def training_step(
+        self, model: keras.Model, *, lr: float = 1e-4, loss: Any = None, weight_decay: float = 0.004
+    ) -> Any:
+        """One step on a numpy batch for the scaling sweep and the conformance suite."""
+        from attnzoo_keras.step import KerasStepper
+
+        return KerasStepper(model, lr=lr, loss=loss, weight_decay=weight_decay)
+
     def fit(self, run: Any, model: keras.Model, data: Any) -> dict[str, Any]:
         """Core's shared loop (:mod:`attnzoo.trainers.loop`) driving the Keras engine."""
         from attnzoo.trainers.loop import fit
