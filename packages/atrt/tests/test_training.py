@@ -79,3 +79,18 @@ def test_the_attnzoo_train_command_trains_atrt(toy_file, tmp_path):
     result = json.loads(proc.stdout)
     assert result["status"] == "completed" and 0.0 <= result["test"]["accuracy"] <= 1.0
     assert (tmp_path / "cli" / "model" / "model.weights.h5").exists()
+
+
+FIXTURE = Path(__file__).parent / "fixtures"
+
+
+def test_a_model_folder_saved_before_the_engine_moved_loads_and_predicts_the_same():
+    """The folder was written by attnzoo-atrt 0.1.0 before the split (commit bdcdf04, when the
+    engine lived in attnzoo_atrt): the framework name it records still finds the engine."""
+    expected = json.loads((FIXTURE / "expected-before-keras-split.json").read_text())
+    model_dir = FIXTURE / "model-before-keras-split"
+    assert json.loads((model_dir / "attnzoo.json").read_text())["framework"] == "tensorflow"
+    out = attnzoo.predict(str(model_dir), expected["texts"])
+    for got, want in zip(out, expected["predictions"], strict=True):
+        assert got["label"] == want["label"]
+        assert got["probs"] == pytest.approx(want["probs"], abs=1e-6)
