@@ -30,6 +30,7 @@ PACKAGES = {
     "amsdff": ("attnzoo-amsdff", "packages/amsdff", []),
     "diffusion": ("attnzoo-diffusion", "packages/diffusion", []),
     "atrt": ("attnzoo-atrt", "packages/atrt", []),
+    "keras": ("attnzoo-keras", "packages/keras", []),
     "dsp": ("attnzoo-dsp", "packages/dsp", []),
     "mdaf": ("attnzoo-mdaf", "packages/mdaf", []),
     "baselines": ("attnzoo-baselines", "plugins/baselines", []),
@@ -119,10 +120,20 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "core/src/attnzoo")
 
 
+def _workspace_dependencies(folder: str) -> list[str]:
+    """The attnzoo distributions a package depends on (built too: they are not on PyPI)."""
+    import re
+    import tomllib
+
+    deps = tomllib.loads((ROOT / folder / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = (re.match(r"[A-Za-z0-9_.-]+", d).group(0) for d in deps)  # type: ignore[union-attr]
+    return [n for n in names if n.startswith("attnzoo-")]
+
+
 def _wheel(session: nox.Session, key: str) -> None:
     dist, folder, _ = PACKAGES[key]
     out = Path(session.create_tmp()) / "dist"
-    for d in {"attnzoo-core", dist}:
+    for d in {"attnzoo-core", dist, *_workspace_dependencies(folder)}:
         session.run(
             "uv",
             "build",

@@ -51,6 +51,7 @@ def test_every_installed_plugin_loads():
         "attnzoo-baselines",
         "attnzoo-diffusion",
         "attnzoo-atrt",
+        "attnzoo-keras",
         "attnzoo-dsp",
         "attnzoo-amsdff",
     } <= names

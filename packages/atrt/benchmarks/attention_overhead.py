@@ -15,8 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from attnzoo_atrt.config import ATRTConfig
-from attnzoo_atrt.layers import keras, tf
 from attnzoo_atrt.model import ATRTClassifier
+from attnzoo_keras.on_tensorflow import keras, tf
 
 
 def measure(attention: str, batch: int, length: int, repeats: int) -> float:

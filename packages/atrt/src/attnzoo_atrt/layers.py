@@ -27,44 +27,9 @@ attention matrices; they read the zone parameters from any object with the
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
-from attnzoo.errors import ConfigError
-
-
-def _import_keras_on_tensorflow() -> tuple[Any, Any]:
-    """Import Keras (on the TensorFlow backend unless the user chose one) and TensorFlow.
-
-    Keras reads ``KERAS_BACKEND`` once, when it is first imported, so the default is set only
-    around that import and the environment is restored afterwards: a library user's process
-    keeps the environment it had. TensorFlow's C++ start-up chatter is quieted the same way.
-    """
-    defaults = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    added = [name for name in defaults if name not in os.environ]
-    os.environ.update({name: defaults[name] for name in added})
-    try:
-        import keras
-        import tensorflow as tf
-    finally:
-        for name in added:
-            os.environ.pop(name, None)
-    return keras, tf
-
-
-keras, tf = _import_keras_on_tensorflow()
-
-
-def require_tensorflow_backend() -> None:
-    """Raise a clear error when Keras was loaded on another backend (called when a layer is
-    built, not at import, so importing this module never fails on its own)."""
-    if keras.backend.backend() != "tensorflow":
-        raise ConfigError(
-            f"attnzoo-atrt needs Keras on the TensorFlow backend, but Keras was loaded with "
-            f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow before anything "
-            "imports keras."
-        )
-
+from attnzoo_keras.on_tensorflow import keras, require_tensorflow_backend, tf
 
 # Zone ids returned by :func:`zone_scales` (for tests and inspection).
 ZONE_PAD, ZONE_BASE, ZONE_MODERATE, ZONE_HIGH = -1, 0, 1, 2
@@ -244,7 +209,7 @@ class ATRTAttention(keras.layers.Layer):
     """
 
     def __init__(self, cfg: Any, **kwargs: Any) -> None:
-        require_tensorflow_backend()
+        require_tensorflow_backend("attnzoo-atrt")
         super().__init__(**kwargs)
         self.cfg = cfg
         self.n_heads = cfg.n_heads

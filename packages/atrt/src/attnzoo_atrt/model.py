@@ -24,7 +24,8 @@ import math
 from typing import Any
 
 from attnzoo_atrt.config import ATRTConfig
-from attnzoo_atrt.layers import EncoderBlock, keras, sinusoidal_positions, tf  # Keras on TensorFlow
+from attnzoo_atrt.layers import EncoderBlock, sinusoidal_positions
+from attnzoo_keras.on_tensorflow import keras, tf
 
 
 class ATRTClassifier(keras.Model):

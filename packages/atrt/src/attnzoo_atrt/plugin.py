@@ -1,13 +1,14 @@
-"""attnzoo plugin of attnzoo-atrt: the ``atrt`` model and the ``tensorflow`` trainer.
+"""attnzoo plugin of attnzoo-atrt: the ``atrt`` model.
 
-Imports neither tensorflow nor keras: specs name their code as import strings, so listing
-models stays fast.
+The ``tensorflow`` trainer it trains with comes from attnzoo-keras (a dependency, with its own
+plugin). Imports neither tensorflow nor keras: specs name their code as import strings, so
+listing models stays fast.
 """
 
 from __future__ import annotations
 
 from attnzoo.hookspecs import hookimpl
-from attnzoo.specs import ModelSpec, Preset, TrainerSpec
+from attnzoo.specs import ModelSpec, Preset
 
 PAPER = (
     "ATRT: Attention-Regularized Transformer for Text Classification (README only; the "
@@ -64,16 +65,5 @@ def register_models(registry):  # type: ignore[no-untyped-def]
                 "scheduler": "constant",
                 "warmup_ratio": 0.0,
             },
-        )
-    )
-
-
-@hookimpl
-def register_trainers(registry):  # type: ignore[no-untyped-def]
-    registry.add(
-        TrainerSpec(
-            "tensorflow",
-            "attnzoo_atrt.backend:TensorFlowBackend",
-            "Keras 3 fit under tf.distribute",
         )
     )

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from attnzoo.loss_formulas import loss_formula
+from attnzoo_keras.on_tensorflow import tf
 
 
 class _TensorFlowOps:

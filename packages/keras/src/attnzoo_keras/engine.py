@@ -4,7 +4,8 @@ under a ``tf.distribute`` strategy, one ``fit`` call per epoch.
 It mirrors the torch engine step for step: the same shuffling (the permutation of
 ``(seed, epoch)`` from ``PreparedData.batches``), the same AdamW recipe (decay on weight
 matrices only, global-norm clipping, gradient accumulation), the same schedules
-(``attnzoo.trainers.schedules``) and the same losses (``attnzoo.loss_formulas``). A callback
+(``attnzoo.trainers.schedules``, adapted in ``schedules.py``) and the same losses
+(``attnzoo.loss_formulas``, on TensorFlow in ``losses.py``). A callback
 reports every optimizer step to the loop (state saving every ``save_every_steps``, Ctrl-C) and
 drives the progress bar. Resume state is every model variable (dropout RNG states included)
 and every optimizer variable in ``variables.npz``, so a killed run resumes bit for bit.
@@ -17,23 +18,19 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from attnzoo.errors import CheckpointError
 from attnzoo.trainers.loop import EpochPlan, EpochStats
-from attnzoo.trainers.schedules import lr_factor, warmup_steps
-from attnzoo_atrt.backend import INPUT_SPEC, is_chief
-from attnzoo_atrt.layers import keras, tf  # Keras on TensorFlow
-from attnzoo_atrt.losses import build_loss
+from attnzoo_keras.data import train_dataset
+from attnzoo_keras.distribute import is_chief
+from attnzoo_keras.losses import build_loss
+from attnzoo_keras.on_tensorflow import keras, tf
+from attnzoo_keras.optim import build_optimizer
+from attnzoo_keras.state import STATE_FILE, read_state, write_state
 
 logger = logging.getLogger(__name__)
-
-STATE_FILE = "variables.npz"
-#: the operations of :func:`attnzoo.trainers.schedules.lr_factor`, on graph tensors
-_TF_OPS = SimpleNamespace(minimum=tf.minimum, cos=tf.cos, where=tf.where, pi=math.pi)
 
 
 class KerasEngine:
@@ -141,128 +138,6 @@ def _warn_about_torch_options(cfg: Any) -> None:
         logger.info(
             "train.num_workers is ignored by the tensorflow backend (tf.data reads the batches)."
         )
-
-
-def train_dataset(
-    data: Any,
-    batch_size: int,
-    seed: int,
-    epoch: int,
-    skip: int,
-    limit: int,
-    counts: dict[str, int],
-    replicas: int = 1,
-) -> tf.data.Dataset:
-    """Batches ``skip .. skip + limit`` of the epoch's shuffled order, as ``(inputs, labels)``.
-
-    Each batch is padded to its own longest sequence (core's ``collate``), so shapes vary:
-    ``from_generator`` with ``(None, None)`` specs. ``counts`` receives samples and tokens.
-    """
-
-    def generate() -> Any:
-        for i, batch in enumerate(
-            data.batches("train", batch_size, shuffle=True, seed=seed, epoch=epoch)
-        ):
-            if i < skip:
-                continue
-            if i >= skip + limit:
-                return
-            counts["samples"] += len(batch["labels"])
-            counts["tokens"] += int(batch["attention_mask"].sum())
-            yield {k: batch[k] for k in INPUT_SPEC}, batch["labels"]
-
-    dataset = tf.data.Dataset.from_generator(
-        generate, output_signature=(INPUT_SPEC, tf.TensorSpec((None,), tf.int64))
-    ).apply(tf.data.experimental.assert_cardinality(max(limit, 0)))
-    if replicas > 1:  # one global batch per step, split across the replicas
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA
-        )
-        dataset = dataset.with_options(options)
-    return dataset
-
-
-def _state_variables(model: keras.Model, optimizer: Any) -> list[Any]:
-    return [*model.variables, *optimizer.variables]
-
-
-def write_state(path: Path, model: keras.Model, optimizer: Any) -> None:
-    """Every model and optimizer variable, in order, as a pickle-free ``.npz``.
-
-    Not ``tf.train.Checkpoint``: with Keras 3 models it misses the dropout ``SeedGenerator``
-    states (and reaches list-held layers only through the optimizer), so a resumed run would
-    drift from an uninterrupted one. Variables are matched by position and shape, since Keras
-    names seed generators by a per-process counter.
-    """
-    arrays = {
-        f"v{i}": keras.ops.convert_to_numpy(v)
-        for i, v in enumerate(_state_variables(model, optimizer))
-    }
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
-
-
-def read_state(path: Path, model: keras.Model, optimizer: Any) -> None:
-    variables = _state_variables(model, optimizer)
-    with np.load(path, allow_pickle=False) as saved:
-        if len(saved.files) != len(variables):
-            raise CheckpointError(
-                f"{path} holds {len(saved.files)} variables but the model and optimizer have "
-                f"{len(variables)}: it was written for another model; start without --resume."
-            )
-        for i, var in enumerate(variables):
-            value = saved[f"v{i}"]
-            if tuple(value.shape) != tuple(var.shape):
-                raise CheckpointError(
-                    f"{path}: variable {i} ({var.path}) has shape {value.shape}, "
-                    f"expected {tuple(var.shape)}."
-                )
-            var.assign(value)
-
-
-class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Core's per-step schedule (:func:`attnzoo.trainers.schedules.lr_factor`) on the Keras
-    step; ``step`` counts optimizer updates (Keras passes batches; divided by ``grad_accum``)."""
-
-    def __init__(
-        self, base_lr: float, kind: str, warmup: int, total: int, grad_accum: int = 1
-    ) -> None:
-        self.base_lr, self.kind, self.warmup, self.total = base_lr, kind, warmup, total
-        self.grad_accum = grad_accum
-
-    def __call__(self, step: Any) -> tf.Tensor:
-        step = tf.cast(tf.cast(step, tf.int64) // self.grad_accum, tf.float32)
-        return self.base_lr * lr_factor(step, self.kind, self.warmup, self.total, _TF_OPS)
-
-    def get_config(self) -> dict[str, Any]:
-        keys = ("base_lr", "kind", "warmup", "total", "grad_accum")
-        return {k: getattr(self, k) for k in keys}
-
-
-def build_optimizer(model: keras.Model, cfg: Any, total_steps: int) -> keras.optimizers.Optimizer:
-    """AdamW as in the torch engine: torch's epsilon, decay on weight matrices only."""
-    if cfg.scheduler == "plateau":  # the loop scales the learning rate per epoch
-        lr: Any = cfg.lr
-    else:
-        warmup = warmup_steps(cfg, total_steps)
-        lr = WarmupSchedule(cfg.lr, cfg.scheduler, warmup, total_steps, cfg.grad_accum)
-    optimizer = keras.optimizers.AdamW(
-        learning_rate=lr,
-        weight_decay=cfg.weight_decay,
-        beta_1=cfg.betas[0],
-        beta_2=cfg.betas[1],
-        epsilon=1e-8,
-        global_clipnorm=cfg.grad_clip,
-        gradient_accumulation_steps=cfg.grad_accum if cfg.grad_accum > 1 else None,
-    )
-    if not cfg.decay_norm_and_bias:
-        # biases, norm scales/offsets (ndim < 2) and embedding tables are exempt, as in torch
-        exempt = [
-            v for v in model.trainable_variables if len(v.shape) < 2 or v.name == "embeddings"
-        ]
-        optimizer.exclude_from_weight_decay(var_list=exempt)
-    return optimizer
 
 
 def epoch_means(

@@ -3,17 +3,13 @@
 It implements :class:`attnzoo.backend.Backend` for any Keras model that follows the attnzoo
 Keras contract (``Model(config)``; ``call({"input_ids", "attention_mask"}, training)`` returns
 logits). Training is core's shared loop (:mod:`attnzoo.trainers.loop`) driving
-:class:`attnzoo_atrt.engine.KerasEngine`.
-
-Strategy: ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names several workers,
-``MirroredStrategy`` with more than one GPU, else the default (one device).
+:class:`attnzoo_keras.engine.KerasEngine` under the strategy of
+:func:`attnzoo_keras.distribute.make_strategy`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import weakref
 from pathlib import Path
 from typing import Any
@@ -22,36 +18,14 @@ import numpy as np
 
 from attnzoo.errors import CheckpointError
 from attnzoo.io import atomic_write
-from attnzoo_atrt.layers import keras, tf  # Keras on TensorFlow
-from attnzoo_atrt.losses import probabilities
+from attnzoo_keras.data import INPUT_SPEC
+from attnzoo_keras.distribute import make_strategy
+from attnzoo_keras.losses import probabilities
+from attnzoo_keras.on_tensorflow import keras, require_tensorflow_backend, tf
 
 logger = logging.getLogger(__name__)
 
 _PREDICT_FNS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-INPUT_SPEC = {
-    "input_ids": tf.TensorSpec((None, None), tf.int64),
-    "attention_mask": tf.TensorSpec((None, None), tf.int64),
-}
-
-
-def make_strategy() -> tf.distribute.Strategy:
-    """The strategy for this process (see the module docstring)."""
-    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    if len(tf_config.get("cluster", {}).get("worker", [])) > 1:
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if len(tf.config.list_physical_devices("GPU")) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
-def is_chief(strategy: tf.distribute.Strategy) -> bool:
-    """True on the one process that writes files (every process but MWMS's other workers)."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(resolver, "task_type", None):
-        return True
-    return resolver.task_type == "chief" or (
-        resolver.task_type == "worker" and resolver.task_id == 0
-    )
 
 
 def dummy_batch() -> dict[str, tf.Tensor]:
@@ -81,6 +55,7 @@ class TensorFlowBackend:
     # -- building, saving, loading ------------------------------------------------------
     def build_model(self, spec: Any, config: Any) -> keras.Model:
         """Build under the strategy's scope and create every variable with a dummy batch."""
+        require_tensorflow_backend()
         with self.strategy.scope():
             model = spec.load_factory()(config)
             if not isinstance(model, keras.Model):
@@ -128,10 +103,18 @@ class TensorFlowBackend:
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
     # -- training -----------------------------------------------------------------------
+    def training_step(
+        self, model: keras.Model, *, lr: float = 1e-4, loss: Any = None, weight_decay: float = 0.004
+    ) -> Any:
+        """One step on a numpy batch for the scaling sweep and the conformance suite."""
+        from attnzoo_keras.step import KerasStepper
+
+        return KerasStepper(model, lr=lr, loss=loss, weight_decay=weight_decay)
+
     def fit(self, run: Any, model: keras.Model, data: Any) -> dict[str, Any]:
         """Core's shared loop (:mod:`attnzoo.trainers.loop`) driving the Keras engine."""
         from attnzoo.trainers.loop import fit
-        from attnzoo_atrt.engine import KerasEngine
+        from attnzoo_keras.engine import KerasEngine
 
         return fit(run, KerasEngine(self, run.config.train, model, data))
 

@@ -1,16 +1,13 @@
-"""Core's loss registry through the TensorFlow operations (``attnzoo_atrt.losses``)."""
+"""Core's loss registry through the TensorFlow operations (``attnzoo_keras.losses``)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-tf = pytest.importorskip("tensorflow")
-
-from attnzoo.config import LossConfig  # noqa: E402
-from attnzoo.loss_formulas import LOSSES, register_loss  # noqa: E402
-from attnzoo_atrt.layers import keras  # noqa: E402
-from attnzoo_atrt.losses import build_loss  # noqa: E402
+from attnzoo.config import LossConfig
+from attnzoo.loss_formulas import LOSSES, register_loss
+from attnzoo_keras.losses import build_loss
+from attnzoo_keras.on_tensorflow import keras, tf
 
 LOGITS = tf.constant([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
 LABELS = tf.constant([0, 2], dtype=tf.int64)
