@@ -208,6 +208,7 @@ class ModelConformance:
     # -- persistence and determinism --------------------------------------------------------
     def test_save_load_identical_predictions(self, tmp_path: Any) -> None:
         import attnzoo
+        from attnzoo.artifact import artifact_of
 
         model = self.build()
         batch = self.batch(seed=1)
@@ -216,7 +217,7 @@ class ModelConformance:
         loaded = attnzoo.load_model(tmp_path / "m")
         after = self.logits(loaded.model, batch)
         np.testing.assert_allclose(after, before, rtol=0, atol=self.atol)
-        assert loaded.config == attnzoo.api._MODEL_INFO[model][1]
+        assert loaded.config == artifact_of(model).config
 
     def test_seeded_determinism(self) -> None:
         batch = self.batch(seed=2)
