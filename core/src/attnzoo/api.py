@@ -35,7 +35,9 @@ def get_backend(framework: str) -> Any:
 # ---------------------------------------------------------------------------------------
 
 
-def build_config(name: str, config: Any = None, *, spec: ModelSpec | None = None, **overrides: Any) -> Any:
+def build_config(
+    name: str, config: Any = None, *, spec: ModelSpec | None = None, **overrides: Any
+) -> Any:
     """The validated config of ``name`` (``model.preset``): preset < ``config`` < ``overrides``."""
     spec = spec or get_model_spec(name)
     _, preset = split_preset(name)
@@ -341,9 +343,7 @@ def prepare_step(setup: TrainSetup) -> None:
     from attnzoo.data import prepare_data
 
     setup.cfg = setup.run.config  # a resumed run's folder is authoritative
-    processor = fit_processor(
-        setup.cfg, setup.spec, setup.ds, setup.run, setup.user_model_config
-    )
+    processor = fit_processor(setup.cfg, setup.spec, setup.ds, setup.run, setup.user_model_config)
     setup.data = prepare_data(setup.ds, processor)
 
 

@@ -149,7 +149,10 @@ def _sweep_model(
         if console:
             console.print(f"  {_describe(record)}")
         if record["status"] != "ok":
-            return points, f"{record['status']} at length {length}: {record.get('error', '')}".strip()
+            return (
+                points,
+                f"{record['status']} at length {length}: {record.get('error', '')}".strip(),
+            )
     return points, None
 
 

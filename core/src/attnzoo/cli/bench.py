@@ -174,7 +174,9 @@ def bench(
     _run_matrix(console, matrix, out, retry_failed=not no_retry_failed, cell_timeout=cell_timeout)
 
 
-def _run_scaling_sweep(console: Any, models: list[str], out_dir: Path | None, settings: Any) -> None:
+def _run_scaling_sweep(
+    console: Any, models: list[str], out_dir: Path | None, settings: Any
+) -> None:
     """``--scaling``: the named (default: every text) model's length sweep."""
     from attnzoo.bench.scaling import run_scaling
     from attnzoo.registry import get_model_spec, list_models

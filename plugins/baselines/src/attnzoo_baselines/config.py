@@ -73,6 +73,7 @@ def _divisors(n: int) -> list[int]:
 # hf-encoder
 # ---------------------------------------------------------------------------------------
 
+
 class HFEncoderConfig(TextClassifierConfig):
     """Fine-tune a Hugging Face encoder with a linear head on the pooled output.
 
