@@ -279,7 +279,8 @@ class _Budgets:
     def check(self) -> None:
         if self.seconds is not None and time.perf_counter() - self.t_start > self.seconds:
             raise BudgetExceeded("time budget")
-        peak = gpu_peak_mb() if gpu_peak_mb() is not None else rss_peak_mb()
+        gpu = gpu_peak_mb()
+        peak = gpu if gpu is not None else rss_peak_mb()
         if self.memory_mb is not None and peak > self.memory_mb:
             raise BudgetExceeded("memory budget")
 
