@@ -38,7 +38,8 @@ def register_metrics(registry):  # type: ignore[no-untyped-def]
         ("accuracy", "share of correct predictions", True),
         ("macro_f1", "unweighted mean of per-class F1", True),
         ("weighted_f1", "support-weighted mean of per-class F1", True),
-        ("loss", "mean cross-entropy of the predicted probabilities", False),
+        ("loss", "the configured training loss (train.loss) on the predictions", False),
+        ("ce", "mean cross-entropy of the predicted probabilities", False),
     ]:
         registry.add(
             MetricSpec(name, f"attnzoo.metrics:{name}", description=desc, higher_is_better=hib)

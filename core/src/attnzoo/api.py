@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from attnzoo.config import DataConfig, RunConfig, TokenizerConfig, TrainConfig, validate_config
+from attnzoo.config import (
+    DEFAULT_MAX_LENGTH,
+    DataConfig,
+    RunConfig,
+    TokenizerConfig,
+    TrainConfig,
+    validate_config,
+)
 from attnzoo.errors import ConfigError, DataError
 from attnzoo.registry import get_model_spec, get_trainer_spec, split_preset
+from attnzoo.specs import ModelSpec
 
 logger = logging.getLogger(__name__)
-
-# model object -> (registered name, config): lets save_model(model, dir) work on any framework
-_MODEL_INFO: weakref.WeakKeyDictionary[Any, tuple[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def get_backend(framework: str) -> Any:
@@ -30,9 +35,11 @@ def get_backend(framework: str) -> Any:
 # ---------------------------------------------------------------------------------------
 
 
-def build_config(name: str, config: Any = None, **overrides: Any) -> Any:
+def build_config(
+    name: str, config: Any = None, *, spec: ModelSpec | None = None, **overrides: Any
+) -> Any:
     """The validated config of ``name`` (``model.preset``): preset < ``config`` < ``overrides``."""
-    spec = get_model_spec(name)
+    spec = spec or get_model_spec(name)
     _, preset = split_preset(name)
     values: dict[str, Any] = dict(spec.preset(preset).model) if preset else {}
     if config is not None:
@@ -45,11 +52,12 @@ def build_config(name: str, config: Any = None, **overrides: Any) -> Any:
 
 def create_model(name: str, config: Any = None, **overrides: Any) -> Any:
     """Build a registered model (randomly initialised): ``create_model("diffusion.tiny", num_classes=4)``."""
+    from attnzoo.artifact import ModelArtifact, attach
+
     spec = get_model_spec(name)
-    cfg = build_config(name, config, **overrides)
+    cfg = build_config(name, config, spec=spec, **overrides)
     model = get_backend(spec.framework).build_model(spec, cfg)
-    _MODEL_INFO[model] = (name, cfg)
-    return model
+    return attach(model, ModelArtifact(spec, name, cfg))
 
 
 def save_model(
@@ -65,37 +73,29 @@ def save_model(
     ``processor`` (or, for a text model, just its ``tokenizer``) is saved with it, so that
     :func:`predict` can encode raw inputs.
     """
+    from attnzoo.artifact import artifact_of
     from attnzoo.checkpoint import write_model_dir
 
-    if model not in _MODEL_INFO:
-        raise ConfigError(
-            "save_model() needs a model made by attnzoo.create_model() or attnzoo.load_model()."
-        )
-    name, cfg = _MODEL_INFO[model]
-    spec = get_model_spec(name)
-    extra = {"labels": list(label_names)} if label_names else {}
+    artifact = artifact_of(model)
     if processor is None and tokenizer is not None:
         from attnzoo.data.processors.text import TextProcessor
 
-        processor = TextProcessor(tokenizer, max_length=int(getattr(cfg, "max_seq_len", 512)))
-    return write_model_dir(
-        directory,
-        model=model,
-        backend=get_backend(spec.framework),
-        spec=spec,
-        name=name,
-        config=cfg,
-        processor=processor,
-        extra=extra,
-    )
+        max_length = int(getattr(artifact.config, "max_seq_len", DEFAULT_MAX_LENGTH))
+        processor = TextProcessor(tokenizer, max_length=max_length)
+    if processor is not None:
+        artifact = artifact.with_(processor=processor)
+    if label_names:
+        artifact = artifact.with_(extra={"labels": list(label_names)})
+    return write_model_dir(directory, artifact, model, get_backend(artifact.spec.framework))
 
 
 def load_model(directory: str | Path) -> Any:
     """Load a model folder or run folder. Returns a :class:`attnzoo.checkpoint.LoadedModel`."""
+    from attnzoo.artifact import attach
     from attnzoo.checkpoint import load_model_dir
 
     loaded = load_model_dir(directory)
-    _MODEL_INFO[loaded.model] = (loaded.name, loaded.config)
+    attach(loaded.model, loaded.artifact)
     return loaded
 
 
@@ -126,44 +126,63 @@ def coerce_run_config(run_config: RunConfig | Mapping[str, Any] | str | Path) ->
     return cfg
 
 
-def resolve_run_config(cfg: RunConfig, ds: Any = None) -> RunConfig:
+def resolve_run_config(
+    cfg: RunConfig, ds: Any = None, *, spec: ModelSpec | None = None
+) -> RunConfig:
     """Fill in everything a run depends on: training recipe, model args, tokenizer, max length.
 
     Precedence, lowest first: core defaults < the model's ``train_defaults`` < its preset's
     recipe < what the user set. The result is written to run.yaml and reproduces the run.
     """
-    spec = get_model_spec(cfg.model)
+    return _resolve(cfg, ds, spec or get_model_spec(cfg.model))[0]
+
+
+def _resolve(cfg: RunConfig, ds: Any, spec: ModelSpec) -> tuple[RunConfig, Any]:
+    """:func:`resolve_run_config` and the model config it validated on the way."""
     _, preset = split_preset(cfg.model)
     p = spec.preset(preset) if preset else None
-    train_values = {
-        **task_train_defaults(spec.task, ds),
-        **spec.train_defaults,
-        **(p.train if p else {}),
-        **cfg.train.model_dump(exclude_unset=True),
-    }
-    train = validate_config(TrainConfig, train_values, where=f"train config (model {cfg.model!r})")
+    train = _resolve_train(cfg, spec, ds, p.train if p else {})
     model_args = {**(p.model if p else {}), **cfg.model_args}
-    model_cfg = build_config(cfg.model, None, **model_args)  # validates the keys early
+    model_cfg = build_config(cfg.model, spec=spec, **model_args)  # validates the keys early
     data = cfg.data.model_copy(deep=True)
     if data.max_length is None:
         hint = getattr(ds, "max_length_hint", None)
-        data.max_length = int(hint or getattr(model_cfg, "max_seq_len", None) or 512)
+        data.max_length = int(hint or getattr(model_cfg, "max_seq_len", None) or DEFAULT_MAX_LENGTH)
+    data.tokenizer = _resolve_tokenizer(cfg, ds, model_cfg)
+    resolved = cfg.model_copy(update={"train": train, "model_args": model_args, "data": data})
+    return resolved, model_cfg
+
+
+def _resolve_train(
+    cfg: RunConfig, spec: ModelSpec, ds: Any, preset_train: Mapping[str, Any]
+) -> TrainConfig:
+    values = {
+        **task_train_defaults(spec.task, ds),
+        **spec.train_defaults,
+        **preset_train,
+        **cfg.train.model_dump(exclude_unset=True),
+    }
+    train: TrainConfig = validate_config(
+        TrainConfig, values, where=f"train config (model {cfg.model!r})"
+    )
+    if train.monitor not in [*train.metrics, "loss", "ce"]:
+        raise ConfigError(
+            f"train.monitor={train.monitor!r} is not among train.metrics {train.metrics} "
+            "(or 'loss', the configured loss, or 'ce', cross-entropy)."
+        )
+    return train
+
+
+def _resolve_tokenizer(cfg: RunConfig, ds: Any, model_cfg: Any) -> TokenizerConfig:
+    """The dataset's tokenizer hint < the user's; ``auto`` is the model's own or a trained one."""
     tok_hint = dict(getattr(ds, "tokenizer_hint", None) or {})
     tok_values = {**tok_hint, **cfg.data.tokenizer.model_dump(exclude_unset=True)}
-    tok = validate_config(TokenizerConfig, tok_values, where="data.tokenizer")
-    if tok.kind == "auto":
-        pretrained = model_cfg.pretrained_tokenizer()
-        tok = tok.model_copy(
-            update={"kind": "pretrained", "path": pretrained}
-            if pretrained
-            else {"kind": "wordpiece"}
-        )
-    data.tokenizer = tok
-    if train.monitor not in [*train.metrics, "loss"]:
-        raise ConfigError(
-            f"train.monitor={train.monitor!r} is not among train.metrics {train.metrics} (or 'loss')."
-        )
-    return cfg.model_copy(update={"train": train, "model_args": model_args, "data": data})
+    tok: TokenizerConfig = validate_config(TokenizerConfig, tok_values, where="data.tokenizer")
+    if tok.kind != "auto":
+        return tok
+    pretrained = model_cfg.pretrained_tokenizer()
+    update = {"kind": "pretrained", "path": pretrained} if pretrained else {"kind": "wordpiece"}
+    return tok.model_copy(update=update)
 
 
 #: what each task selects on, reports and trains with unless the model or the user says otherwise
@@ -190,7 +209,9 @@ def _subsample(ds: Any, n: int, seed: int) -> None:
         ds.splits["train"] = train.select(idx)
 
 
-def prepare_dataset(cfg: RunConfig, *, training: bool = False) -> Any:
+def prepare_dataset(
+    cfg: RunConfig, *, training: bool = False, spec: ModelSpec | None = None
+) -> Any:
     """The run's dataset with all three splits; a file is read as the model's input kind.
 
     ``training`` also refuses a training split a model cannot learn from (a single class).
@@ -202,7 +223,7 @@ def prepare_dataset(cfg: RunConfig, *, training: bool = False) -> Any:
         cfg.dataset_args,
         text_column=cfg.data.text_column,
         label_column=cfg.data.label_column,
-        input_kind=get_model_spec(cfg.model).input_kind,
+        input_kind=(spec or get_model_spec(cfg.model)).input_kind,
     )
     if cfg.data.group_column:
         ds.group_column = cfg.data.group_column
@@ -227,8 +248,11 @@ def check_input_kind(spec: Any, ds: Any, dataset: str) -> None:
         )
 
 
-def fit_processor(cfg: RunConfig, spec: Any, ds: Any, run: Any) -> Any:
-    """The run's processor: the one an interrupted run fitted (resume), else fitted on train."""
+def fit_processor(cfg: RunConfig, spec: Any, ds: Any, run: Any, model_cfg: Any = None) -> Any:
+    """The run's processor: the one an interrupted run fitted (resume), else fitted on train.
+
+    ``model_cfg`` is the run's validated model config (built from ``cfg`` when not given).
+    """
     from attnzoo.data.processors import load_processor, processor_class
     from attnzoo.data.processors.text import TextProcessor
     from attnzoo.data.tokenizer import load_tokenizer
@@ -237,9 +261,9 @@ def fit_processor(cfg: RunConfig, spec: Any, ds: Any, run: Any) -> Any:
         saved = load_processor(run.dir)
         if saved is not None:
             return saved
-    processor = processor_class(spec.input_kind).from_run(
-        cfg.data, ds, build_config(cfg.model, None, **cfg.model_args)
-    )
+    if model_cfg is None:
+        model_cfg = build_config(cfg.model, spec=spec, **cfg.model_args)
+    processor = processor_class(spec.input_kind).from_run(cfg.data, ds, model_cfg)
     legacy = run.dir / "tokenizer.json"  # a run folder written before processor.json existed
     if run.resumed and isinstance(processor, TextProcessor) and legacy.exists():
         processor.tokenizer = load_tokenizer(legacy)
@@ -262,7 +286,22 @@ def model_config_for(cfg: RunConfig, spec: Any, data: Any) -> Any:
                 f"data.max_length={cfg.data.max_length} exceeds the model's max_seq_len={explicit}; lower one or raise the other."
             )
         model_args["max_seq_len"] = explicit or cfg.data.max_length
-    return build_config(cfg.model, None, **{**cfg.model_args, **model_args})
+    return build_config(cfg.model, spec=spec, **{**cfg.model_args, **model_args})
+
+
+@dataclass
+class TrainSetup:
+    """What the steps of :func:`train` hand on: the resolved run, its data and its model."""
+
+    cfg: RunConfig
+    spec: ModelSpec
+    ds: Any  # the dataset, all three splits
+    #: the model config as the user set it, validated once (the data's fields come in build_step)
+    user_model_config: Any
+    run: Any = None  # the run folder (:class:`attnzoo.runs.Run`)
+    data: Any = None  # the encoded splits (:class:`attnzoo.data.PreparedData`)
+    backend: Any = None
+    model: Any = None
 
 
 def train(
@@ -271,53 +310,79 @@ def train(
     overwrite: bool = False,
     resume: bool = False,
 ) -> dict[str, Any]:
-    """Train, select on validation, evaluate test once; return the summary written to final.json."""
-    from attnzoo.data import prepare_data
-    from attnzoo.plugins import call_lifecycle
+    """Train, select on validation, evaluate test once; return the summary written to final.json.
+
+    The steps: :func:`resolve_step` (config and dataset) -> :func:`prepare_step` (run folder,
+    processor, encoded data) -> :func:`build_step` (the model and its artifact) ->
+    :func:`fit_step` (the engine's loop, inside the lifecycle hooks) -> :func:`report`.
+    """
     from attnzoo.runs import Run
 
-    requested = coerce_run_config(run_config)
+    setup = resolve_step(coerce_run_config(run_config))
+    setup.run = Run.create(setup.cfg, overwrite=overwrite, resume=resume)
+    try:
+        prepare_step(setup)
+        build_step(setup)
+    except BaseException:
+        setup.run.close()
+        raise
+    return fit_step(setup)
+
+
+def resolve_step(requested: RunConfig) -> TrainSetup:
+    """Look the model up once, load and split the dataset, and resolve the run's config."""
     spec = get_model_spec(requested.model)
-    ds = prepare_dataset(requested, training=True)
+    ds = prepare_dataset(requested, training=True, spec=spec)
     check_input_kind(spec, ds, requested.dataset)
-    cfg = resolve_run_config(requested, ds)
-    run = Run.create(cfg, overwrite=overwrite, resume=resume)
-    cfg = run.config
-    processor = fit_processor(cfg, spec, ds, run)
-    data = prepare_data(ds, processor)
-    backend = get_backend(spec.framework)
-    model_cfg = model_config_for(cfg, spec, data)
-    if hasattr(backend, "seed"):
-        backend.seed(cfg.train.seed)
-    model = backend.build_model(spec, model_cfg)
-    _MODEL_INFO[model] = (cfg.model, model_cfg)
-    run.meta = {
-        "spec": spec,
-        "name": cfg.model,
-        "config": model_cfg,
-        "processor": processor,
-        "extra": {
-            "labels": data.label_names,
-            "dataset": cfg.dataset,
-            **(
-                {"max_length": cfg.data.max_length, "pretokenized": ds.pretokenized}
-                if spec.input_kind == "text"
-                else {}
-            ),
-        },
-    }
+    cfg, model_cfg = _resolve(requested, ds, spec)
+    return TrainSetup(cfg, spec, ds, model_cfg)
+
+
+def prepare_step(setup: TrainSetup) -> None:
+    """Fit (or, resuming, reload) the processor on train and encode the three splits."""
+    from attnzoo.data import prepare_data
+
+    setup.cfg = setup.run.config  # a resumed run's folder is authoritative
+    processor = fit_processor(setup.cfg, setup.spec, setup.ds, setup.run, setup.user_model_config)
+    setup.data = prepare_data(setup.ds, processor)
+
+
+def build_step(setup: TrainSetup) -> None:
+    """Build the seeded model and attach the artifact its model folder is written from."""
+    from attnzoo.artifact import attach
+
+    cfg, spec = setup.cfg, setup.spec
+    model_cfg = model_config_for(cfg, spec, setup.data)
+    setup.backend = get_backend(spec.framework)
+    if hasattr(setup.backend, "seed"):
+        setup.backend.seed(cfg.train.seed)
+    setup.model = attach(setup.backend.build_model(spec, model_cfg), run_artifact(setup, model_cfg))
+
+
+def run_artifact(setup: TrainSetup, model_cfg: Any) -> Any:
+    """The artifact of a run's model: labels, dataset and, for text, the input length."""
+    from attnzoo.artifact import ModelArtifact
+
+    extra: dict[str, Any] = {"labels": setup.data.label_names, "dataset": setup.cfg.dataset}
+    if setup.spec.input_kind == "text":
+        extra |= {"max_length": setup.cfg.data.max_length, "pretokenized": setup.ds.pretokenized}
+    return ModelArtifact(setup.spec, setup.cfg.model, model_cfg, setup.data.processor, extra)
+
+
+def fit_step(setup: TrainSetup) -> dict[str, Any]:
+    """Run the engine's loop and :func:`report`, inside ``on_run_start`` / ``on_run_end``."""
+    from attnzoo.plugins import call_lifecycle
+
+    run = setup.run
     t0 = time.perf_counter()
     call_lifecycle("on_run_start", run=run)
     try:
-        fit = backend.fit(run, model, data)
-        result = report(run, cfg, ds, data, backend, model, fit, time.perf_counter() - t0)
+        fit = setup.backend.fit(run, setup.model, setup.data)
+        result = report(setup, fit, time.perf_counter() - t0)
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        call_lifecycle(
-            "on_run_end",
-            run=run,
-            result={"status": status, "error": f"{type(exc).__name__}: {exc}"},
-        )
+        error = f"{type(exc).__name__}: {exc}"
+        call_lifecycle("on_run_end", run=run, result={"status": status, "error": error})
         run.close()
         raise
     call_lifecycle("on_run_end", run=run, result=result)
@@ -325,26 +390,19 @@ def train(
     return result
 
 
-def report(
-    run: Any,
-    cfg: RunConfig,
-    ds: Any,
-    data: Any,
-    backend: Any,
-    model: Any,
-    fit: dict[str, Any],
-    seconds: float,
-) -> dict[str, Any]:
+def report(setup: TrainSetup, fit: dict[str, Any], seconds: float) -> dict[str, Any]:
     """Evaluate test once with the best weights, write final.json and the task's plots."""
     from attnzoo.metrics import compute_metrics
     from attnzoo.plots import plot_curves, plot_task_reports
 
+    cfg, data, run = setup.cfg, setup.data, setup.run
     eval_bs = cfg.train.eval_batch_size or 2 * cfg.train.batch_size
-    probs = backend.predict_proba(model, data.batches("test", eval_bs))
+    probs = setup.backend.predict_proba(setup.model, data.batches("test", eval_bs))
     labels = data.labels["test"]
-    test = compute_metrics(cfg.train.metrics, labels, probs, groups=data.groups("test"))
+    test = compute_metrics(
+        cfg.train.metrics, labels, probs, groups=data.groups("test"), loss_config=cfg.train.loss
+    )
     rows = run.read_metrics()
-    best_row: dict[str, Any] = next((r for r in rows if r["epoch"] == fit["best_epoch"]), {})
     result = {
         "status": "completed",
         "run_dir": str(run.dir),
@@ -353,19 +411,29 @@ def report(
         "seed": cfg.train.seed,
         "best_epoch": fit["best_epoch"],
         "stop_reason": fit["stop_reason"],
-        "val": {k.removeprefix("val_"): v for k, v in best_row.items() if k.startswith("val_")},
+        "val": _best_validation(rows, fit["best_epoch"]),
         "test": test,
-        "num_parameters": backend.num_parameters(model),
+        "num_parameters": setup.backend.num_parameters(setup.model),
         "train_seconds": seconds,
-        "samples_per_s": float(np.mean([r["samples_per_s"] for r in rows])) if rows else None,
-        "tokens_per_s": float(np.mean([r["tokens_per_s"] for r in rows])) if rows else None,
+        "samples_per_s": _mean_of(rows, "samples_per_s"),
+        "tokens_per_s": _mean_of(rows, "tokens_per_s"),
         "num_examples": {s: data.num_examples(s) for s in data.encoded},
-        "split": ds.split_info,
+        "split": setup.ds.split_info,
     }
     run.write_final(result)
-    plot_curves(rows, run.dir / "curves.png", title=f"{cfg.model} on {cfg.dataset}")
-    plot_task_reports(get_model_spec(cfg.model).task, labels, probs, data.label_names, run.dir)
+    title = f"{cfg.model} on {cfg.dataset}"
+    plot_curves(rows, run.dir / "curves.png", title=title, loss_name=cfg.train.loss.name)
+    plot_task_reports(setup.spec.task, labels, probs, data.label_names, run.dir)
     return result
+
+
+def _best_validation(rows: list[dict[str, Any]], best_epoch: int) -> dict[str, Any]:
+    best_row: dict[str, Any] = next((r for r in rows if r["epoch"] == best_epoch), {})
+    return {k.removeprefix("val_"): v for k, v in best_row.items() if k.startswith("val_")}
+
+
+def _mean_of(rows: list[dict[str, Any]], key: str) -> float | None:
+    return float(np.mean([r[key] for r in rows])) if rows else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -412,35 +480,12 @@ def evaluate(
     """Metrics of a saved model on a dataset split (default: the run's own dataset and split)."""
     from attnzoo.data.prepare import encoded_batches
     from attnzoo.metrics import compute_metrics
-    from attnzoo.runs import load_run_config
 
     loaded = _as_loaded(model_or_dir)
-    run_cfg = None
-    if isinstance(model_or_dir, str | Path) and (Path(model_or_dir) / "run.yaml").exists():
-        run_cfg = load_run_config(model_or_dir)
-    if dataset is None and run_cfg is None:
-        raise ConfigError(
-            "evaluate() needs a dataset when given a model folder rather than a run folder."
-        )
-    if run_cfg is not None and (dataset is None or dataset == run_cfg.dataset):
-        cfg = (
-            run_cfg
-            if not dataset_args
-            else run_cfg.model_copy(
-                update={"dataset_args": {**run_cfg.dataset_args, **dataset_args}}
-            )
-        )
-    else:
-        base = run_cfg or RunConfig(model=loaded.name, dataset=str(dataset))
-        cfg = base.model_copy(
-            update={
-                "dataset": str(dataset),
-                "dataset_args": dataset_args,
-                "data": base.data if run_cfg else DataConfig(),
-            }
-        )
-    ds = prepare_dataset(cfg)
+    run_cfg = _run_config_of(model_or_dir)
+    cfg = _evaluation_config(loaded.name, run_cfg, dataset, dataset_args)
     spec = get_model_spec(loaded.name)
+    ds = prepare_dataset(cfg, spec=spec)
     check_input_kind(spec, ds, cfg.dataset)
     if split not in ds.splits:
         raise DataError(
@@ -459,12 +504,40 @@ def evaluate(
         if run_cfg
         else task_train_defaults(spec.task, ds).get("metrics", ["accuracy", "macro_f1"])
     )
+    loss_config = run_cfg.train.loss if run_cfg else None
     return {
         "dataset": cfg.dataset,
         "split": split,
         "num_examples": len(labels),
-        **compute_metrics(metric_names, labels, probs, groups=enc.groups),
+        **compute_metrics(metric_names, labels, probs, groups=enc.groups, loss_config=loss_config),
     }
+
+
+def _run_config_of(model_or_dir: Any) -> RunConfig | None:
+    """The run.yaml beside a run folder's model, or None for a model folder or a model."""
+    from attnzoo.runs import load_run_config
+
+    if isinstance(model_or_dir, str | Path) and (Path(model_or_dir) / "run.yaml").exists():
+        return load_run_config(model_or_dir)
+    return None
+
+
+def _evaluation_config(
+    model: str, run_cfg: RunConfig | None, dataset: str | None, dataset_args: dict[str, Any]
+) -> RunConfig:
+    """The run's own data settings for its own dataset; defaults (or the run's) for another."""
+    if dataset is None and run_cfg is None:
+        raise ConfigError(
+            "evaluate() needs a dataset when given a model folder rather than a run folder."
+        )
+    if run_cfg is not None and (dataset is None or dataset == run_cfg.dataset):
+        if not dataset_args:
+            return run_cfg
+        return run_cfg.model_copy(update={"dataset_args": {**run_cfg.dataset_args, **dataset_args}})
+    base = run_cfg or RunConfig(model=model, dataset=str(dataset))
+    data = base.data if run_cfg else DataConfig()
+    update = {"dataset": str(dataset), "dataset_args": dataset_args, "data": data}
+    return base.model_copy(update=update)
 
 
 def predict(

@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from attnzoo.artifact import ModelArtifact
 from attnzoo.errors import CheckpointError, UnknownNameError
 from attnzoo.io import atomic_dir, atomic_write_json
 
 FORMAT = "attnzoo-model/1"
+#: the ``attnzoo.json`` keys :func:`model_metadata` derives (the rest is the artifact's extra)
+_WRITTEN_KEYS = frozenset(
+    {"format", "model", "task", "input_kind", "framework", "plugin", "plugin_version"}
+    | {"core_version", "weights"}
+)
 
 
 @dataclass
@@ -35,6 +41,15 @@ class LoadedModel:
         return list(self.meta.get("labels") or [])
 
     @property
+    def artifact(self) -> ModelArtifact:
+        """The folder's description, as :func:`write_model_dir` takes it to save it again."""
+        from attnzoo.registry import get_model_spec, split_preset
+
+        extra = {k: v for k, v in self.meta.items() if k not in _WRITTEN_KEYS}
+        spec = get_model_spec(split_preset(self.name)[0])
+        return ModelArtifact(spec, self.name, self.config, self.processor, extra)
+
+    @property
     def tokenizer(self) -> Any:
         """The text processor's tokenizer (``None`` for other input kinds or pre-tokenized ids)."""
         return getattr(self.processor, "tokenizer", None)
@@ -47,38 +62,33 @@ def _dist_version(dist: str) -> str:
         return ""
 
 
-def write_model_dir(
-    path: str | Path,
-    *,
-    model: Any,
-    backend: Any,
-    spec: Any,
-    name: str,
-    config: Any,
-    processor: Any = None,
-    extra: dict[str, Any] | None = None,
-) -> Path:
+def model_metadata(artifact: ModelArtifact, backend: Any) -> dict[str, Any]:
+    """The ``attnzoo.json`` of ``artifact``'s folder (the format every reader expects)."""
+    spec = artifact.spec
+    return {
+        "format": FORMAT,
+        "model": artifact.name,
+        "task": spec.task,
+        "input_kind": spec.input_kind,
+        "framework": spec.framework,
+        "plugin": spec.plugin,
+        "plugin_version": _dist_version(spec.plugin) if spec.plugin else "",
+        "core_version": _dist_version("attnzoo-core"),
+        "weights": backend.weights_file,
+        **artifact.extra,
+    }
+
+
+def write_model_dir(path: str | Path, artifact: ModelArtifact, model: Any, backend: Any) -> Path:
     """Write a complete model folder atomically (the old one stays whole until the swap)."""
 
     def _write(tmp: Path) -> None:
-        meta = {
-            "format": FORMAT,
-            "model": name,
-            "task": spec.task,
-            "input_kind": spec.input_kind,
-            "framework": spec.framework,
-            "plugin": spec.plugin,
-            "plugin_version": _dist_version(spec.plugin) if spec.plugin else "",
-            "core_version": _dist_version("attnzoo-core"),
-            "weights": backend.weights_file,
-            **(extra or {}),
-        }
-        atomic_write_json(tmp / "config.json", config.model_dump(mode="json"))
-        if processor is not None:
-            processor.save(tmp)
+        atomic_write_json(tmp / "config.json", artifact.config.model_dump(mode="json"))
+        if artifact.processor is not None:
+            artifact.processor.save(tmp)
         backend.save_weights(model, tmp)
         # attnzoo.json last: its presence marks the folder as complete
-        atomic_write_json(tmp / "attnzoo.json", meta)
+        atomic_write_json(tmp / "attnzoo.json", model_metadata(artifact, backend))
 
     return atomic_dir(path, _write)
 

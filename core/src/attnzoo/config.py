@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from attnzoo.errors import ConfigError
 
+#: the longest input (tokens) of a text model and of a run's data, unless either says otherwise
+DEFAULT_MAX_LENGTH = 512
+
 
 class ModelConfig(BaseModel):
     """Base class of every model config.
@@ -45,7 +48,9 @@ class TextClassifierConfig(ModelConfig):
         0, ge=0, description="Id of the padding token; set from the tokenizer by the trainer."
     )
     max_seq_len: int = Field(
-        512, ge=1, description="Longest input the model accepts (positions, memory planning)."
+        DEFAULT_MAX_LENGTH,
+        ge=1,
+        description="Longest input the model accepts (positions, memory planning).",
     )
 
 

@@ -3,7 +3,9 @@
 A formula is ``make(cfg) -> fn(ops, logits, labels)`` returning one value per example (B,),
 where ``ops`` is an engine's array namespace (see :class:`LossOps`). The torch engine
 (``attnzoo.losses``) averages over the batch; the Keras engine (``attnzoo_keras.losses``) lets
-Keras average over the global batch. A plugin adds a loss with :func:`register_loss`, e.g. from
+Keras average over the global batch; :func:`loss_from_probabilities` evaluates a loss on
+predictions with numpy (validation logs the configured loss beside cross-entropy).
+A plugin adds a loss with :func:`register_loss`, e.g. from
 its ``register_models`` hook; the formula then works on every engine.
 """
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Protocol
+
+import numpy as np
 
 from attnzoo.config import LossConfig
 from attnzoo.errors import ConfigError
@@ -107,3 +111,57 @@ def loss_formula(cfg: LossConfig) -> PerExample:
     if cfg.name == "combined" and "combined" in cfg.weights:
         raise ConfigError("Loss 'combined' cannot contain itself.")
     return LOSSES[cfg.name](cfg)
+
+
+class _NumpyOps:
+    """:class:`LossOps` on numpy arrays: the registry's losses evaluated on predictions."""
+
+    exp = staticmethod(np.exp)
+
+    @staticmethod
+    def log_softmax(logits: Any) -> Any:
+        x = np.asarray(logits, dtype=np.float64)
+        x = x - x.max(axis=-1, keepdims=True)
+        return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+    @staticmethod
+    def take(values: Any, labels: Any) -> Any:
+        return np.take_along_axis(values, np.asarray(labels, dtype=np.int64)[:, None], 1)[:, 0]
+
+    @staticmethod
+    def mean_classes(values: Any) -> Any:
+        return values.mean(axis=-1)
+
+    @staticmethod
+    def binary_logit(logits: Any) -> Any:
+        x = np.asarray(logits, dtype=np.float64)
+        if x.ndim == 2 and x.shape[-1] == 2:
+            x = x[:, 1] - x[:, 0]
+        return x.reshape(-1)
+
+    @staticmethod
+    def sigmoid_bce(logit: Any, labels: Any) -> Any:
+        y = np.asarray(labels, dtype=np.float64)
+        # log(1 + e^x) - y x, written to stay finite for large |x|
+        return np.logaddexp(0.0, logit) - y * logit
+
+
+NUMPY_OPS = _NumpyOps()
+#: probabilities are clipped here before the log (a hard 0 would make every loss infinite)
+_PROB_FLOOR = 1e-15
+
+
+def loss_from_probabilities(cfg: LossConfig, labels: Any, probs: Any) -> float:
+    """The mean of the loss ``cfg`` names over predicted class probabilities (N, C).
+
+    ``log p`` stands in for the logits: every formula reads logits through a softmax (or, for
+    two classes, their difference), and ``softmax(log p) = p``, so the value is the loss of the
+    logits that gave ``p``. A model's own ``compute_loss`` terms (a weight penalty) are not in it.
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim == 1:  # the positive class's probability
+        p = np.stack([1.0 - p, p], axis=1)
+    if not len(p):
+        return float("nan")
+    per_example = loss_formula(cfg)(NUMPY_OPS, np.log(np.clip(p, _PROB_FLOOR, 1.0)), labels)
+    return float(np.mean(per_example))

@@ -57,8 +57,14 @@ def weighted_f1(y_true: np.ndarray, probs: np.ndarray) -> float:
     return _f1(y_true, probs, "weighted")
 
 
-def loss(y_true: np.ndarray, probs: np.ndarray) -> float:
+def ce(y_true: np.ndarray, probs: np.ndarray) -> float:
     """Mean cross-entropy of the probabilities given to the true classes."""
+    return loss(y_true, probs)
+
+
+def loss(y_true: np.ndarray, probs: np.ndarray) -> float:
+    """Mean cross-entropy of the probabilities given to the true classes (``compute_metrics``
+    replaces it with the configured training loss when it has one)."""
     from sklearn.metrics import log_loss
 
     if not len(y_true):
@@ -150,18 +156,25 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
 
 
 def compute_metrics(
-    names: list[str], y_true: np.ndarray, probs: np.ndarray, groups: np.ndarray | None = None
+    names: list[str],
+    y_true: np.ndarray,
+    probs: np.ndarray,
+    groups: np.ndarray | None = None,
+    loss_config: Any = None,
 ) -> dict[str, Any]:
-    """Evaluate registered metrics by name; always includes ``loss``.
+    """Evaluate registered metrics by name; always includes ``loss`` and ``ce``.
 
-    A metric registered with ``grouped=True`` (gAUC) is called as ``fn(y, probs, groups)`` and
-    is NaN when the data has no group column. A metric's scikit-learn warnings (an undefined
-    value on a split with one class) are silenced: the value is NaN and says so.
+    ``ce`` is the mean cross-entropy; ``loss`` is the configured training loss ``loss_config``
+    (a :class:`attnzoo.config.LossConfig`) on the same predictions, so that ``val_loss`` and
+    ``train_loss`` are the same loss (cross-entropy without a config). A metric registered
+    with ``grouped=True`` (gAUC) is called as ``fn(y, probs, groups)`` and is NaN when the data
+    has no group column. A metric's scikit-learn warnings (an undefined value on a split with
+    one class) are silenced: the value is NaN and says so.
     """
     from attnzoo.registry import get_metric_spec
 
     out: dict[str, Any] = {}
-    for name in dict.fromkeys([*names, "loss"]):
+    for name in dict.fromkeys([*names, "loss", "ce"]):
         spec = get_metric_spec(name)
         fn = spec.load_factory()
         with warnings.catch_warnings():
@@ -170,6 +183,10 @@ def compute_metrics(
                 out[name] = NAN if groups is None else fn(y_true, probs, groups)
             else:
                 out[name] = fn(y_true, probs)
+    if loss_config is not None and loss_config.name != "cross_entropy":
+        from attnzoo.loss_formulas import loss_from_probabilities
+
+        out["loss"] = loss_from_probabilities(loss_config, y_true, probs)
     return out
 
 

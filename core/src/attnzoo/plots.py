@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,21 @@ def _figure(**kwargs: Any) -> Any:
     return fig
 
 
-def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> Path | None:
-    """Loss (train and validation) and validation metrics per epoch."""
+def plot_curves(
+    rows: list[dict[str, Any]], path: str | Path, title: str = "", loss_name: str = "loss"
+) -> Path | None:
+    """The training loss beside the validation loss (the same loss, ``loss_name``), and the
+    validation metrics per epoch (validation cross-entropy, ``val_ce``, stays in the rows)."""
     if not rows:
         return None
     epochs = [r["epoch"] for r in rows]
+    skip = {"val_loss", "val_ce"}
     metric_keys = sorted(
         {
             k
             for r in rows
             for k in r
-            if k.startswith("val_") and k != "val_loss" and isinstance(r[k], int | float)
+            if k.startswith("val_") and k not in skip and isinstance(r[k], int | float)
         }
     )
     fig = _figure(figsize=(10, 3.8))
@@ -39,7 +44,7 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -
         if any(y is not None for y in ys):
             axes[0].plot(epochs, ys, marker="o", label=label)
     axes[0].set_xlabel("epoch")
-    axes[0].set_ylabel("loss")
+    axes[0].set_ylabel(loss_name)
     axes[0].legend()
     for key in metric_keys:
         axes[1].plot(epochs, [r.get(key) for r in rows], marker="o", label=key.removeprefix("val_"))
@@ -129,12 +134,32 @@ def plot_roc_and_calibration(
 def plot_task_reports(
     task: str, y_true: np.ndarray, probs: np.ndarray, label_names: list[str], run_dir: Path
 ) -> list[Path]:
-    """The test-split pictures a task calls for: a confusion matrix for classification, ROC and
-    calibration curves for CTR."""
+    """The test-split pictures ``task`` calls for (:data:`TASK_REPORTS`; default: a confusion
+    matrix)."""
+    report = TASK_REPORTS.get(task, confusion_report)
+    return report(y_true, probs, label_names, run_dir)
+
+
+def confusion_report(
+    y_true: np.ndarray, probs: np.ndarray, label_names: list[str], run_dir: Path
+) -> list[Path]:
+    """Classification: the test confusion matrix (``confusion.png``)."""
     from attnzoo.metrics import confusion_matrix
 
-    if task == "ctr":
-        out = plot_roc_and_calibration(y_true, probs, run_dir / "roc.png")
-        return [out] if out else []
     cm = confusion_matrix(y_true, probs.argmax(-1), len(label_names))
     return [plot_confusion(cm, label_names, run_dir / "confusion.png")]
+
+
+def roc_report(
+    y_true: np.ndarray, probs: np.ndarray, label_names: list[str], run_dir: Path
+) -> list[Path]:
+    """CTR: ROC and calibration curves of the click probability (``roc.png``)."""
+    out = plot_roc_and_calibration(y_true, probs, run_dir / "roc.png")
+    return [out] if out else []
+
+
+#: task -> its test-split report; a task not listed gets :func:`confusion_report`. A plugin
+#: adding a task adds its report here (and its file names to ``runs.RUN_FOLDER_ENTRIES``).
+TASK_REPORTS: dict[str, Callable[[np.ndarray, np.ndarray, list[str], Path], list[Path]]] = {
+    "ctr": roc_report,
+}

@@ -28,7 +28,6 @@ from attnzoo.config import RunConfig
 from attnzoo.errors import ConfigError, RunFolderError
 from attnzoo.io import atomic_write_json, atomic_write_text
 from attnzoo.locks import LOCK_NAME, RunLock
-from attnzoo.plugins import call_lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +54,16 @@ RUN_FOLDER_ENTRIES = frozenset(
 
 
 class Run:
-    """One training run and its folder."""
+    """One training run's folder: its paths, config, lock and the files in it.
+
+    It fires no events and holds no live objects: the training loop fires the lifecycle hooks
+    through the plugin host, and the model describes itself (:mod:`attnzoo.artifact`).
+    """
 
     def __init__(self, directory: Path, config: RunConfig, *, resumed: bool = False) -> None:
         self.dir = Path(directory)
         self.config = config
         self.resumed = resumed
-        self.meta: dict[str, Any] = {}  # filled by the API: spec, labels, processor ...
         self._lock: RunLock | None = None
 
     # -- paths --------------------------------------------------------------------------
@@ -181,28 +183,6 @@ class Run:
         rows = [r for r in self.read_metrics() if r.get("epoch", 0) < epoch]
         rows.append({"epoch": epoch, **metrics})
         atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
-        call_lifecycle("on_epoch_end", run=self, epoch=epoch, metrics=metrics)
-
-    def save_model(self, model: Any, backend: Any) -> Path:
-        """Write the portable model folder (atomically) from ``self.meta`` and fire the hook."""
-        from attnzoo.checkpoint import write_model_dir
-
-        m = self.meta
-        path = write_model_dir(
-            self.model_dir,
-            model=model,
-            backend=backend,
-            spec=m["spec"],
-            name=m["name"],
-            config=m["config"],
-            processor=m.get("processor"),
-            extra=m.get("extra"),
-        )
-        self.checkpoint_saved(path)
-        return path
-
-    def checkpoint_saved(self, path: Path) -> None:
-        call_lifecycle("on_checkpoint_saved", run=self, path=str(path))
 
     def write_final(self, result: dict[str, Any]) -> None:
         atomic_write_json(self.final_path, result)

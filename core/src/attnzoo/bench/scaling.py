@@ -103,35 +103,14 @@ def run_scaling(
     points: list[dict[str, Any]] = []
     summary: dict[str, dict[str, Any]] = {}
     for model in models:
-        stopped = None
-        for length in settings.lengths:
-            pid = _point_id(model, length, settings)
-            record = read_json(out / "points" / f"{pid}.json")
-            if (
-                record is None
-                or record.get("status") == "failed"
-                or record.get("settings") != _settings_dict(settings, memory_budget)
-            ):
-                if console:
-                    console.print(f"scaling {model} at length {length} ...")
-                record = _run_point(out, model, length, settings, memory_budget, plugins)
-            points.append(record)
-            if console:
-                console.print(f"  {_describe(record)}")
-            if record["status"] != "ok":
-                stopped = (
-                    f"{record['status']} at length {length}: {record.get('error', '')}".strip()
-                )
-                break
-        done = [p for p in points if p["model"] == model and p["status"] == "ok"]
+        done, stopped = _sweep_model(out, model, settings, memory_budget, plugins, console)
+        points.extend(done)
+        ok = [p for p in done if p["status"] == "ok"]
+        lengths = [p["length"] for p in ok]
         summary[model] = {
-            "lengths": [p["length"] for p in done],
-            "time_exponent": fit_exponent(
-                [p["length"] for p in done], [p["seconds_per_sample"] for p in done]
-            ),
-            "memory_exponent": fit_exponent(
-                [p["length"] for p in done], [p["memory_mb"] for p in done]
-            ),
+            "lengths": lengths,
+            "time_exponent": fit_exponent(lengths, [p["seconds_per_sample"] for p in ok]),
+            "memory_exponent": fit_exponent(lengths, [p["memory_mb"] for p in ok]),
             "stopped": stopped,
         }
     result = {
@@ -143,6 +122,38 @@ def run_scaling(
     if console:
         print_scaling(result, console)
     return result
+
+
+def _sweep_model(
+    out: Path,
+    model: str,
+    settings: ScalingSettings,
+    memory_budget: float | None,
+    plugins: Any,
+    console: Any,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One model's points, shortest length first, up to the first one that did not finish
+    (a finished point of the same settings is reused); and why the sweep stopped, if it did."""
+    points = []
+    for length in settings.lengths:
+        record = read_json(out / "points" / f"{_point_id(model, length, settings)}.json")
+        if (
+            record is None
+            or record.get("status") == "failed"
+            or record.get("settings") != _settings_dict(settings, memory_budget)
+        ):
+            if console:
+                console.print(f"scaling {model} at length {length} ...")
+            record = _run_point(out, model, length, settings, memory_budget, plugins)
+        points.append(record)
+        if console:
+            console.print(f"  {_describe(record)}")
+        if record["status"] != "ok":
+            return (
+                points,
+                f"{record['status']} at length {length}: {record.get('error', '')}".strip(),
+            )
+    return points, None
 
 
 def _settings_dict(s: ScalingSettings, memory_budget: float | None) -> dict[str, Any]:

@@ -193,7 +193,6 @@ def run_scaling_point(job: dict[str, Any]) -> dict[str, Any]:
     taken after one step at a short length, so weights, gradients and optimizer state are
     already in it.
     """
-    import attnzoo
     from attnzoo.api import get_backend
     from attnzoo.bench.steps import make_stepper
     from attnzoo.registry import get_model_spec
@@ -202,54 +201,21 @@ def run_scaling_point(job: dict[str, Any]) -> dict[str, Any]:
     spec = get_model_spec(name)
     get_backend(spec.framework)
     Path(job["started_path"]).touch()  # the parent's time budget counts from here
-    t_start = time.perf_counter()
-    budget = job.get("time_budget")
-    memory_budget = job.get("memory_budget_mb")
-
-    fields = spec.load_config_class().model_fields
-    wanted = {
-        "vocab_size": job.get("vocab_size", 1000),
-        "num_classes": job.get("num_classes", 2),
-        "max_seq_len": length,
-        "pad_token_id": 0,
-    }
-    model = attnzoo.create_model(name, **{k: v for k, v in wanted.items() if k in fields})
+    budgets = _Budgets(job.get("time_budget"), job.get("memory_budget_mb"))
+    model, sizes = _scaling_model(job, spec, length)
     stepper = make_stepper(spec.framework, model)
-    rng = np.random.default_rng(0)
-
-    def make_batch(n_tokens: int) -> dict[str, np.ndarray]:
-        return {
-            "input_ids": rng.integers(2, wanted["vocab_size"], size=(batch, n_tokens)).astype(
-                np.int64
-            ),
-            "attention_mask": np.ones((batch, n_tokens), dtype=np.int64),
-            "labels": rng.integers(0, wanted["num_classes"], size=(batch,)).astype(np.int64),
-        }
-
-    def check_budgets() -> None:
-        if budget is not None and time.perf_counter() - t_start > budget:
-            raise BudgetExceeded("time budget")
-        peak = gpu_peak_mb() if gpu_peak_mb() is not None else rss_peak_mb()
-        if memory_budget is not None and peak > memory_budget:
-            raise BudgetExceeded("memory budget")
-
+    batches = _RandomBatches(batch, sizes["vocab_size"], sizes["num_classes"])
     try:
-        stepper.step(make_batch(min(length, 16)))  # materialise grads and optimizer state
+        stepper.step(batches.make(min(length, 16)))  # materialise grads and optimizer state
     except Exception:  # a model with a fixed length: the baseline then excludes them
         logger.info(
             "short warm-up step failed; the memory baseline excludes optimizer state", exc_info=True
         )
-    check_budgets()
+    budgets.check()
     base_rss = rss_peak_mb()
     base_gpu = gpu_peak_mb(reset=True)  # right after a reset, the peak is what is allocated now
-    data = make_batch(length)
-    times = []
-    for i in range(int(job.get("warmup", 1)) + int(job.get("steps", 3))):
-        t0 = time.perf_counter()
-        stepper.step(data)
-        if i >= int(job.get("warmup", 1)):
-            times.append(time.perf_counter() - t0)
-        check_budgets()
+    warmup = int(job.get("warmup", 1))
+    times = _timed_steps(stepper, batches.make(length), warmup, int(job.get("steps", 3)), budgets)
     step_s = float(np.median(times))
     gpu_peak = gpu_peak_mb()
     if gpu_peak is not None and base_gpu is not None:
@@ -270,6 +236,67 @@ def run_scaling_point(job: dict[str, Any]) -> dict[str, Any]:
         "device": describe_device(),
         "framework": spec.framework,
     }
+
+
+def _scaling_model(job: dict[str, Any], spec: Any, length: int) -> tuple[Any, dict[str, int]]:
+    """The model built for ``length`` tokens, and the sizes the random batches use."""
+    import attnzoo
+
+    sizes = {
+        "vocab_size": job.get("vocab_size", 1000),
+        "num_classes": job.get("num_classes", 2),
+        "max_seq_len": length,
+        "pad_token_id": 0,
+    }
+    fields = spec.load_config_class().model_fields
+    model = attnzoo.create_model(job["model"], **{k: v for k, v in sizes.items() if k in fields})
+    return model, sizes
+
+
+class _RandomBatches:
+    """Random token batches (seeded once: the warm-up batch, then the timed one)."""
+
+    def __init__(self, batch: int, vocab_size: int, num_classes: int) -> None:
+        self.rng = np.random.default_rng(0)
+        self.batch, self.vocab_size, self.num_classes = batch, vocab_size, num_classes
+
+    def make(self, n_tokens: int) -> dict[str, np.ndarray]:
+        ids = self.rng.integers(2, self.vocab_size, size=(self.batch, n_tokens))
+        return {
+            "input_ids": ids.astype(np.int64),
+            "attention_mask": np.ones((self.batch, n_tokens), dtype=np.int64),
+            "labels": self.rng.integers(0, self.num_classes, size=(self.batch,)).astype(np.int64),
+        }
+
+
+class _Budgets:
+    """The point's time budget (from its start) and memory budget (peak so far)."""
+
+    def __init__(self, seconds: float | None, memory_mb: float | None) -> None:
+        self.t_start = time.perf_counter()
+        self.seconds, self.memory_mb = seconds, memory_mb
+
+    def check(self) -> None:
+        if self.seconds is not None and time.perf_counter() - self.t_start > self.seconds:
+            raise BudgetExceeded("time budget")
+        gpu = gpu_peak_mb()
+        peak = gpu if gpu is not None else rss_peak_mb()
+        if self.memory_mb is not None and peak > self.memory_mb:
+            raise BudgetExceeded("memory budget")
+
+
+def _timed_steps(
+    stepper: Any, data: dict[str, np.ndarray], warmup: int, steps: int, budgets: _Budgets
+) -> list[float]:
+    """Seconds of each step after ``warmup`` untimed ones, checking the budgets after each."""
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        stepper.step(data)
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+        budgets.check()
+    return times
 
 
 # ---------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -144,20 +145,12 @@ def bench(
 
     console = Console()
     if scaling:
-        from attnzoo.bench.scaling import DEFAULT_LENGTHS, ScalingSettings, run_scaling
-        from attnzoo.registry import get_model_spec
-
         if preset or datasets or seeds or sets:
             raise click.UsageError(
                 "--scaling takes --models and the scaling options only (no preset, --datasets, --seeds or --set)."
             )
-        from attnzoo.registry import list_models
+        from attnzoo.bench.scaling import DEFAULT_LENGTHS, ScalingSettings
 
-        names = _split(models) or ["all"]
-        text_models = list_models(task="text-classification")  # the sweep is over text lengths
-        names = [n for n in names if n != "all"] + (text_models if "all" in names else [])
-        for n in names:
-            get_model_spec(n)
         settings = ScalingSettings(
             lengths=_lengths(lengths) or DEFAULT_LENGTHS,
             batch_size=batch_size,
@@ -165,15 +158,9 @@ def bench(
             time_budget=time_budget,
             memory_budget_mb=memory_budget,
         )
-        out = out_dir or Path("bench-results/scaling")
-        run_scaling(names, out, settings)
-        console.print(
-            f"scaling.csv, scaling.json, scaling_time.png and scaling_memory.png in {out}"
-        )
+        _run_scaling_sweep(console, _split(models), out_dir, settings)
         return
-
-    from attnzoo.bench import build_matrix, print_leaderboard, run_bench
-    from attnzoo.bench.runner import is_done, load_cell
+    from attnzoo.bench import build_matrix
 
     matrix = build_matrix(
         preset, _split(models) or None, _split(datasets) or None, seeds, list(sets)
@@ -182,14 +169,45 @@ def bench(
     for note in matrix.notes:
         console.print(f"[yellow]note:[/] {note}")
     if dry_run:
-        for cell in matrix.cells:
-            done = is_done(load_cell(out, cell), not no_retry_failed)
-            console.print(f"{'done ' if done else 'to do'}  {cell.id}  {' '.join(cell.sets)}")
+        _print_plan(console, matrix, out, retry_failed=not no_retry_failed)
         return
+    _run_matrix(console, matrix, out, retry_failed=not no_retry_failed, cell_timeout=cell_timeout)
+
+
+def _run_scaling_sweep(
+    console: Any, models: list[str], out_dir: Path | None, settings: Any
+) -> None:
+    """``--scaling``: the named (default: every text) model's length sweep."""
+    from attnzoo.bench.scaling import run_scaling
+    from attnzoo.registry import get_model_spec, list_models
+
+    names = models or ["all"]
+    text_models = list_models(task="text-classification")  # the sweep is over text lengths
+    names = [n for n in names if n != "all"] + (text_models if "all" in names else [])
+    for n in names:
+        get_model_spec(n)
+    out = out_dir or Path("bench-results/scaling")
+    run_scaling(names, out, settings)
+    console.print(f"scaling.csv, scaling.json, scaling_time.png and scaling_memory.png in {out}")
+
+
+def _print_plan(console: Any, matrix: Any, out: Path, *, retry_failed: bool) -> None:
+    """``--dry-run``: each cell, done or to do, with its settings."""
+    from attnzoo.bench.runner import is_done, load_cell
+
+    for cell in matrix.cells:
+        done = is_done(load_cell(out, cell), retry_failed)
+        console.print(f"{'done ' if done else 'to do'}  {cell.id}  {' '.join(cell.sets)}")
+
+
+def _run_matrix(
+    console: Any, matrix: Any, out: Path, *, retry_failed: bool, cell_timeout: float | None
+) -> None:
+    """Run the cells still to do, print the leaderboard, fail if a cell did not finish."""
+    from attnzoo.bench import print_leaderboard, run_bench
+
     try:
-        records = run_bench(
-            matrix, out, retry_failed=not no_retry_failed, cell_timeout=cell_timeout
-        )
+        records = run_bench(matrix, out, retry_failed=retry_failed, cell_timeout=cell_timeout)
     except KeyboardInterrupt:
         console.print(
             "[yellow]interrupted[/]: finished cells are kept; run the same command again to run only the missing ones."

@@ -81,7 +81,7 @@ class Dataset:
         ``random``, ``temporal`` or ``group_temporal`` (see :mod:`attnzoo.data.splits`).
         How the splits were made is recorded in :attr:`split_info`.
         """
-        from attnzoo.data.splits import resolve_method, split_indices
+        from attnzoo.data.splits import resolve_method
 
         if "train" not in self.splits:
             raise DataError(
@@ -94,8 +94,30 @@ class Dataset:
             self.split_info = {"method": "given", "made": []}
             return self
         method = resolve_method(method, self.task, self.group_column, self.time_column)
-        fractions = {"validation": val_fraction, "test": test_fraction}
-        n = len(train)
+        fractions = {s: f for s, f in (("validation", val_fraction), ("test", test_fraction))}
+        fractions = {s: fractions[s] for s in missing}
+        parts = self._split_parts(train, method, fractions, seed)
+        for split_name, idx in zip(missing, parts[1:], strict=True):
+            self.splits[split_name] = train.select(idx)
+        self.splits["train"] = train.select(parts[0])
+        self.split_info = {
+            "method": method,
+            "made": missing,
+            "fractions": fractions,
+            "seed": seed,
+            "group_column": self.group_column,
+            "time_column": self.time_column,
+            "sizes": {s: len(self.splits[s]) for s in ["train", *missing]},
+        }
+        return self
+
+    def _split_parts(
+        self, train: Any, method: str, fractions: dict[str, float], seed: int
+    ) -> list[Any]:
+        """Row indices of train and of each missing split (in ``fractions``' order), none empty."""
+        from attnzoo.data.splits import split_indices
+
+        missing, n = list(fractions), len(train)
         if n < len(missing) + 1:
             raise DataError(
                 f"Dataset {self.name!r} has {'one training row' if n == 1 else f'{n} training rows'}: "
@@ -106,7 +128,7 @@ class Dataset:
         parts = split_indices(
             method,
             train,
-            [fractions[s] for s in missing],
+            list(fractions.values()),
             seed,
             label_column=self.label_column,
             group_column=self.group_column,
@@ -121,19 +143,7 @@ class Dataset:
                     f"{split_name} split would be empty. Give more rows, raise "
                     "data.val_fraction/data.test_fraction, or pass validation/test files."
                 )
-        for split_name, idx in zip(missing, parts[1:], strict=True):
-            self.splits[split_name] = train.select(idx)
-        self.splits["train"] = train.select(parts[0])
-        self.split_info = {
-            "method": method,
-            "made": missing,
-            "fractions": {s: fractions[s] for s in missing},
-            "seed": seed,
-            "group_column": self.group_column,
-            "time_column": self.time_column,
-            "sizes": {s: len(self.splits[s]) for s in ["train", *missing]},
-        }
-        return self
+        return list(parts)
 
     def _check_columns(self, train: Any) -> None:
         """The group and time columns named for this dataset exist in its training split."""

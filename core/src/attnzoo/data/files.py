@@ -395,21 +395,7 @@ def load_local_files(
             f"{' or '.join(FILE_INPUT_KINDS)} data (use a dataset recipe for {input_kind!r})."
         )
     files, name = _split_files(source)
-    tables: dict[str, Any] = {}
-    labels: dict[str, list[Any]] = {}
-    for split, path in files.items():
-        table = read_table(path, all_strings=input_kind == "text")
-        if len(table) == 0:
-            raise DataError(f"Data file {str(path)!r} has a header but no rows.")
-        if input_kind == "text":
-            _require_columns(
-                path, table, {text_column: "text_column", label_column: "label_column"}
-            )
-            _check_text(path, table, text_column)
-        else:
-            _require_columns(path, table, {label_column: "label_column"})
-        labels[split] = _label_values(path, table, label_column)
-        tables[split] = table
+    tables, labels = _read_split_tables(files, text_column, label_column, input_kind)
     if input_kind == "text":
         label_names = sorted({_label_name(v) for v in labels["train"]}, key=_label_key)
         index = {n: i for i, n in enumerate(label_names)}
@@ -437,6 +423,28 @@ def load_local_files(
         label_column=label_col,
         description=f"labels mapped {mapping}" if mapping else "",
     )
+
+
+def _read_split_tables(
+    files: Mapping[str, Path], text_column: str, label_column: str, input_kind: str
+) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """Each split's table, checked for its columns (and text), and its raw label values."""
+    tables: dict[str, Any] = {}
+    labels: dict[str, list[Any]] = {}
+    for split, path in files.items():
+        table = read_table(path, all_strings=input_kind == "text")
+        if len(table) == 0:
+            raise DataError(f"Data file {str(path)!r} has a header but no rows.")
+        if input_kind == "text":
+            _require_columns(
+                path, table, {text_column: "text_column", label_column: "label_column"}
+            )
+            _check_text(path, table, text_column)
+        else:
+            _require_columns(path, table, {label_column: "label_column"})
+        labels[split] = _label_values(path, table, label_column)
+        tables[split] = table
+    return tables, labels
 
 
 def load_hub_dataset(

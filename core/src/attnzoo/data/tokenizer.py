@@ -31,8 +31,6 @@ def build_tokenizer(
     slightly different vocabularies from the same text: the tokenizer is therefore saved with
     the run (and reused on resume), which is what makes a run reproducible.
     """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-
     if kind == "pretrained":
         if not path:
             raise ConfigError(
@@ -43,55 +41,80 @@ def build_tokenizer(
         raise ConfigError(
             f"Tokenizer kind {kind!r} is trained on the training split, but no texts were given."
         )
-    norm = [normalizers.NFD(), normalizers.StripAccents()] + (
-        [normalizers.Lowercase()] if lowercase else []
-    )
-    specials = [PAD, UNK]
-    if kind == "wordpiece":
-        tok = Tokenizer(models.WordPiece(unk_token=UNK))
-        tok.normalizer = normalizers.Sequence(norm)
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.decoder = decoders.WordPiece()
-        trainer: Any = trainers.WordPieceTrainer(
-            vocab_size=vocab_size,
-            min_frequency=min_frequency,
-            special_tokens=specials,
-            show_progress=False,
-        )
-    elif kind == "bpe":
-        tok = Tokenizer(models.BPE(unk_token=UNK))
-        tok.normalizer = normalizers.Sequence(norm) if lowercase else None
-        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
-        tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(
-            vocab_size=vocab_size,
-            min_frequency=min_frequency,
-            special_tokens=specials,
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-            show_progress=False,
-        )
-    elif kind == "word":
-        # one id per distinct whitespace token (token streams such as ListOps): no normalisation.
-        # Built here rather than by the library's trainer so that ids are reproducible across
-        # processes: most frequent first, ties broken alphabetically.
-        from collections import Counter
-
-        counts = Counter(t for text in texts for t in text.split())
-        ranked = sorted(
-            (w for w, c in counts.items() if c >= min_frequency), key=lambda w: (-counts[w], w)
-        )
-        vocab = {
-            tok_: i
-            for i, tok_ in enumerate([*specials, *ranked[: max(0, vocab_size - len(specials))]])
-        }
-        tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
-        tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-        return tok
-    else:
+    if kind == "word":
+        return _word_tokenizer(texts, vocab_size, min_frequency)
+    if kind not in _TRAINED:
         raise ConfigError(
             f"Unknown tokenizer kind {kind!r}; choose wordpiece, bpe, word or pretrained."
         )
+    tok, trainer = _TRAINED[kind](vocab_size, min_frequency, lowercase)
     tok.train_from_iterator(texts, trainer=trainer)
+    return tok
+
+
+def _normalizers(lowercase: bool) -> list[Any]:
+    from tokenizers import normalizers
+
+    lower = [normalizers.Lowercase()] if lowercase else []
+    return [normalizers.NFD(), normalizers.StripAccents(), *lower]
+
+
+def _wordpiece(vocab_size: int, min_frequency: int, lowercase: bool) -> tuple[Any, Any]:
+    """An untrained WordPiece tokenizer (BERT pre-tokenisation) and its trainer."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordPiece(unk_token=UNK))
+    tok.normalizer = normalizers.Sequence(_normalizers(lowercase))
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=[PAD, UNK],
+        show_progress=False,
+    )
+    return tok, trainer
+
+
+def _bpe(vocab_size: int, min_frequency: int, lowercase: bool) -> tuple[Any, Any]:
+    """An untrained byte-level BPE tokenizer and its trainer."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token=UNK))
+    tok.normalizer = normalizers.Sequence(_normalizers(lowercase)) if lowercase else None
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=[PAD, UNK],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    return tok, trainer
+
+
+_TRAINED = {"wordpiece": _wordpiece, "bpe": _bpe}
+
+
+def _word_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int) -> Any:
+    """One id per distinct whitespace token (token streams such as ListOps), no normalisation.
+
+    Built here rather than by the library's trainer so that ids are reproducible across
+    processes: most frequent first, ties broken alphabetically.
+    """
+    from collections import Counter
+
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    counts = Counter(t for text in texts for t in text.split())
+    ranked = sorted(
+        (w for w, c in counts.items() if c >= min_frequency), key=lambda w: (-counts[w], w)
+    )
+    specials = [PAD, UNK]
+    kept = [*specials, *ranked[: max(0, vocab_size - len(specials))]]
+    tok = Tokenizer(models.WordLevel(vocab={t: i for i, t in enumerate(kept)}, unk_token=UNK))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     return tok
 
 

@@ -9,10 +9,14 @@ Subclass it in a package's tests::
 Checks: registration attributed to the distribution; listing models in a fresh interpreter
 imports no framework; config JSON round trip, unknown keys rejected, every field described;
 forward shapes; finite gradients for every trainable parameter; save/load gives identical
-predictions; seeded determinism; a short fit on tiny data lowers the loss. Works for torch
-and Keras models (dispatching on the spec's framework) and for every input kind: batches come
-from the model's processor (``Processor.synthetic().synthetic_batch``), so a CTR or image model
-runs the same suite as a text model.
+predictions; seeded determinism; a short fit on tiny data lowers the loss.
+
+Framework-neutral: every check goes through the model's backend (``core/docs/engines.md``):
+``predict_proba`` for outputs, ``save_weights``/``load_weights`` through ``attnzoo.save_model``,
+and the engine's training step (``backend.training_step``, the one the scaling sweep times)
+for the short fit and, where the step offers ``gradients``, the gradient check. A numpy
+engine's model runs the same suite. Batches come from the model's processor
+(``Processor.synthetic().synthetic_batch``), so a CTR or image model runs it as a text model does.
 """
 
 from __future__ import annotations
@@ -84,32 +88,35 @@ class ModelConformance:
             labels = np.random.default_rng([seed, 99]).integers(0, self.classes, size)
         return {**batch, "labels": labels.astype(np.int64)}
 
-    def loss_fn(self) -> Any:
+    def loss_config(self) -> Any:
         """The loss the trainer would use for this model's task (BCE for CTR)."""
         from attnzoo.api import TASK_TRAIN_DEFAULTS
         from attnzoo.config import LossConfig
-        from attnzoo.losses import build_loss
 
         name = TASK_TRAIN_DEFAULTS.get(self.spec.task, {}).get("loss", {}).get("name")
-        return build_loss(LossConfig(name=name or "cross_entropy"))
+        return LossConfig(name=name or "cross_entropy")
 
-    def logits(
-        self, model: Any, batch: dict[str, np.ndarray], training: bool = False
-    ) -> np.ndarray:
+    def backend(self) -> Any:
+        from attnzoo.api import get_backend
+
+        return get_backend(self.spec.framework)
+
+    def probabilities(self, model: Any, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """The engine's class probabilities (N, C) for ``batch`` (inference mode)."""
         inputs = {k: v for k, v in batch.items() if k != "labels"}
-        if self.spec.framework == "torch":
-            import torch
+        return np.asarray(self.backend().predict_proba(model, [inputs]))
 
-            model.train(training)
-            with torch.set_grad_enabled(training):
-                out = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})["logits"]
-            out = out.detach().float()
-            if self.spec.task == "ctr":  # one logit per example: as probabilities (B, 2)
-                from attnzoo.losses import probabilities
+    def stepper(self, model: Any, lr: float | None = None) -> Any:
+        """The engine's training step (plain Adam: no weight decay) with the task's loss."""
+        from attnzoo.bench.steps import make_stepper
 
-                out = probabilities(out).logit()
-            return out.numpy()
-        return np.asarray(model(inputs, training=training))
+        return make_stepper(
+            self.spec.framework,
+            model,
+            lr=self.fit_lr if lr is None else lr,
+            loss=self.loss_config(),
+            weight_decay=0.0,
+        )
 
     # -- registration and configs ---------------------------------------------------------
     def test_registered_by_distribution(self) -> None:
@@ -149,13 +156,16 @@ class ModelConformance:
     def test_forward_shapes(self) -> None:
         model = self.build()
         batch = self.batch()
-        logits = self.logits(model, batch)
-        assert logits.shape == (len(batch["labels"]), self.classes)
-        assert np.isfinite(logits).all()
+        probs = self.probabilities(model, batch)
+        assert probs.shape == (len(batch["labels"]), self.classes)
+        assert np.isfinite(probs).all()
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
 
     def test_gradients_finite_for_every_parameter(self) -> None:
-        model = self.build()
-        grads = self._gradients(model, self.batch())
+        stepper = self.stepper(self.build())
+        if not hasattr(stepper, "gradients"):
+            pytest.skip(f"the {self.spec.framework!r} engine's training step reports no gradients")
+        grads = stepper.gradients(self.batch())
         missing = [
             n
             for n, g in grads.items()
@@ -165,65 +175,26 @@ class ModelConformance:
         bad = [n for n, g in grads.items() if g is not None and not np.isfinite(g).all()]
         assert not bad, f"non-finite gradients: {bad}"
 
-    def _gradients(self, model: Any, batch: dict[str, np.ndarray]) -> dict[str, Any]:
-        if self.spec.framework == "torch":
-            import torch
-
-            model.train()
-            model.zero_grad(set_to_none=True)
-            inputs = {k: torch.from_numpy(v) for k, v in batch.items() if k != "labels"}
-            out = model(**inputs)
-            labels = torch.from_numpy(batch["labels"])
-            loss = (
-                model.compute_loss(out, labels)
-                if hasattr(model, "compute_loss")
-                else self.loss_fn()(out["logits"], labels)
-            )
-            loss.backward()
-            return {
-                n: (None if p.grad is None else p.grad.detach().numpy())
-                for n, p in model.named_parameters()
-                if p.requires_grad
-            }
-        import tensorflow as tf
-
-        inputs = {k: tf.constant(v) for k, v in batch.items() if k != "labels"}
-        with tf.GradientTape() as tape:
-            logits = model(inputs, training=True)
-            loss = tf.reduce_mean(
-                tf.keras.losses.sparse_categorical_crossentropy(
-                    batch["labels"], logits, from_logits=True
-                )
-            )
-        variables = model.trainable_variables
-        grads = tape.gradient(loss, variables)
-        by_name: dict[str, Any] = {
-            v.path if hasattr(v, "path") else v.name: (
-                None if g is None else np.asarray(tf.convert_to_tensor(g))
-            )
-            for v, g in zip(variables, grads, strict=True)
-        }
-        return by_name
-
     # -- persistence and determinism --------------------------------------------------------
     def test_save_load_identical_predictions(self, tmp_path: Any) -> None:
         import attnzoo
+        from attnzoo.artifact import artifact_of
 
         model = self.build()
         batch = self.batch(seed=1)
-        before = self.logits(model, batch)
+        before = self.probabilities(model, batch)
         attnzoo.save_model(model, tmp_path / "m")
         loaded = attnzoo.load_model(tmp_path / "m")
-        after = self.logits(loaded.model, batch)
+        after = self.probabilities(loaded.model, batch)
         np.testing.assert_allclose(after, before, rtol=0, atol=self.atol)
-        assert loaded.config == attnzoo.api._MODEL_INFO[model][1]
+        assert loaded.config == artifact_of(model).config
 
     def test_seeded_determinism(self) -> None:
         batch = self.batch(seed=2)
-        a = self.logits(self.build(seed=7), batch)
-        b = self.logits(self.build(seed=7), batch)
+        a = self.probabilities(self.build(seed=7), batch)
+        b = self.probabilities(self.build(seed=7), batch)
         np.testing.assert_array_equal(a, b)
-        c = self.logits(self.build(seed=8), batch)
+        c = self.probabilities(self.build(seed=8), batch)
         assert not np.array_equal(a, c), "different seeds gave identical initialisations"
 
     # -- learning ---------------------------------------------------------------------------
@@ -236,41 +207,6 @@ class ModelConformance:
         )
 
     def _fit(self, model: Any, batch: dict[str, np.ndarray]) -> tuple[float, float]:
-        if self.spec.framework == "torch":
-            import torch
-
-            opt = torch.optim.Adam(model.parameters(), lr=self.fit_lr)
-            inputs = {k: torch.from_numpy(v) for k, v in batch.items() if k != "labels"}
-            labels = torch.from_numpy(batch["labels"])
-            loss_fn = self.loss_fn()
-            model.train()
-            losses = []
-            for _ in range(self.fit_steps):
-                out = model(**inputs)
-                loss = (
-                    model.compute_loss(out, labels)
-                    if hasattr(model, "compute_loss")
-                    else loss_fn(out["logits"], labels)
-                )
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                losses.append(loss.item())
-            return losses[0], float(np.mean(losses[-3:]))
-        import keras
-
-        model.compile(
-            optimizer=keras.optimizers.Adam(self.fit_lr),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        )
-        np_inputs = {k: v for k, v in batch.items() if k != "labels"}
-        hist = model.fit(
-            np_inputs,
-            batch["labels"],
-            epochs=self.fit_steps,
-            batch_size=len(batch["labels"]),
-            verbose=0,
-            shuffle=False,
-        )
-        losses = hist.history["loss"]
+        stepper = self.stepper(model)
+        losses = [stepper.step(batch) for _ in range(self.fit_steps)]
         return losses[0], float(np.mean(losses[-3:]))

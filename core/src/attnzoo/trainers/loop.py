@@ -3,7 +3,7 @@
 The loop owns the epoch skeleton: resume from ``state/``, state saving (every epoch, every
 ``save_every_steps`` and at a Ctrl-C), validation-only model selection, early stopping, the
 plateau schedule, the stop rule, the metrics rows (``metrics.jsonl`` and ``on_epoch_end``
-through ``run.log_epoch``), TensorBoard scalars, saving the best model (``on_checkpoint_saved``)
+through the plugin host), TensorBoard scalars, saving the best model (``on_checkpoint_saved``)
 and restoring the best weights at the end. The engine contract is in ``core/docs/engines.md``.
 """
 
@@ -19,9 +19,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from attnzoo.artifact import artifact_of
 from attnzoo.interrupts import StopRequest, interrupted
 from attnzoo.io import atomic_dir, atomic_write_json
 from attnzoo.metrics import compute_metrics
+from attnzoo.plugins import call_lifecycle
 from attnzoo.progress import EpochProgress, epoch_progress
 from attnzoo.trainers.schedules import Plateau
 from attnzoo.training import make_early_stopping, prefixed, stop_reason
@@ -64,7 +66,7 @@ class EpochStats:
 class Engine(Protocol):
     """The framework-specific part of training (see ``core/docs/engines.md``)."""
 
-    backend: Any  # the Backend that saves the best weights (``run.save_model``)
+    backend: Any  # the Backend that saves the best weights (``save_best_model``)
     is_main: bool  # the one process that writes files
     steps_per_epoch: int  # optimizer steps in one epoch
 
@@ -165,7 +167,7 @@ class _Training:
 
         if self.engine.is_main:
             atomic_dir(self.run.state_dir, write)
-            self.run.checkpoint_saved(self.run.state_dir)
+            call_lifecycle("on_checkpoint_saved", run=self.run, path=str(self.run.state_dir))
         self.engine.barrier()
 
     def on_step(self, running: Callable[[], dict[str, Any]]) -> bool:
@@ -209,7 +211,8 @@ class _Training:
         stats = engine.train_epoch(self._plan())
         elapsed = time.perf_counter() - t0
         probs, labels = engine.validation_probabilities()
-        val = compute_metrics(cfg.metrics, labels, probs, groups=self._validation_groups(labels))
+        groups = self._validation_groups(labels)
+        val = compute_metrics(cfg.metrics, labels, probs, groups=groups, loss_config=cfg.loss)
         improved = self.stopper.update(val[cfg.monitor], epoch)
         if self.plateau is not None:
             factor = self.plateau.step(val[cfg.monitor])
@@ -218,8 +221,9 @@ class _Training:
         row = epoch_row(stats, val, engine.learning_rate(), elapsed, self.progress, improved)
         if engine.is_main:
             if improved:
-                self.run.save_model(engine.model_to_save(), engine.backend)
+                save_best_model(self.run, engine)
             self.run.log_epoch(epoch, row)
+            call_lifecycle("on_epoch_end", run=self.run, epoch=epoch, metrics=row)
             if writer is not None:
                 writer.add_scalars(row, epoch)
         step = self.progress["global_step"]
@@ -229,6 +233,16 @@ class _Training:
             raise interrupted(self.run, epoch, step)
         self.reason = self._stop_reason()
         self.done = self.reason is not None
+
+
+def save_best_model(run: Any, engine: Engine) -> Path:
+    """Write ``run``'s model folder from the model's own artifact and fire the hook."""
+    from attnzoo.checkpoint import write_model_dir
+
+    model = engine.model_to_save()
+    path = write_model_dir(run.model_dir, artifact_of(model), model, engine.backend)
+    call_lifecycle("on_checkpoint_saved", run=run, path=str(path))
+    return path
 
 
 def epoch_row(

@@ -91,6 +91,13 @@ class TorchBackend:
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
     # -- training -----------------------------------------------------------------------
+    def training_step(self, model: torch.nn.Module, **settings: Any) -> Any:
+        """A :class:`attnzoo.trainers.torch_step.TorchStepper` (``lr``, ``loss``,
+        ``weight_decay``): the scaling sweep's and the conformance suite's training step."""
+        from attnzoo.trainers.torch_step import TorchStepper
+
+        return TorchStepper(model, **settings)
+
     def fit(self, run: Any, model: torch.nn.Module, data: Any) -> dict[str, Any]:
         """The shared loop (:mod:`attnzoo.trainers.loop`) driving an Accelerate engine."""
         from attnzoo.trainers.loop import fit

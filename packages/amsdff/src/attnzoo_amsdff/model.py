@@ -18,9 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from attnzoo.hf import load_encoder
 from attnzoo.nn.pooling import masked_mean
 from attnzoo_amsdff.config import AMSDFFConfig
-from attnzoo_baselines.hf_encoder import build_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,12 @@ class AMSDFF(nn.Module):
     def __init__(self, config: AMSDFFConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder: Any = build_encoder(config.encoder_config())  # a transformers PreTrainedModel
+        self.encoder: Any = load_encoder(  # a transformers PreTrainedModel
+            config.backbone_source(),
+            hf_config=config.hf_config,
+            vocab_size=config.vocab_size,
+            pad_token_id=config.pad_token_id,
+        )
         if isinstance(getattr(self.encoder, "pooler", None), nn.Module):
             # BERT-style poolers are unused (only last_hidden_state is) and would get no gradient.
             self.encoder.pooler = None

@@ -8,15 +8,12 @@ subclasses :class:`attnzoo.config.CTRConfig`, whose fields come from the tabular
 
 from __future__ import annotations
 
-import functools
-import importlib.metadata as md
-import sys
-from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from attnzoo.config import CTRConfig, TextClassifierConfig
+from attnzoo.hf import resolve_pretrained  # the pkg:/folder/hub resolver lives in core
 
 # ---------------------------------------------------------------------------------------
 # transformer
@@ -75,56 +72,6 @@ def _divisors(n: int) -> list[int]:
 # ---------------------------------------------------------------------------------------
 # hf-encoder
 # ---------------------------------------------------------------------------------------
-
-PKG_PREFIX = "pkg:"
-
-
-def resolve_pretrained(ref: str) -> str:
-    """Turn ``"pkg:<package>/<sub/folder>"`` into the folder inside an installed distribution.
-
-    A model folder's config.json can hold such a reference, so resolving it must never import
-    anything it names: the package is looked up in the installed distributions' metadata
-    (:func:`importlib.metadata.packages_distributions`, which reads ``top_level.txt`` /
-    ``RECORD`` files), never with ``find_spec``/``import``, and the folder must lie inside it.
-    Any other value (a local folder or a hub id) is returned unchanged.
-    """
-    if not ref.startswith(PKG_PREFIX):
-        return ref
-    package, _, sub = ref[len(PKG_PREFIX) :].partition("/")
-    if not package.isidentifier():
-        raise ValueError(
-            f"pretrained={ref!r}: expected 'pkg:<python_package>/<folder>' with a top-level package "
-            f"name (letters, digits and '_', no dots), got {package!r}."
-        )
-    parts = PurePosixPath(sub).parts
-    if not parts or sub.startswith("/") or any(p in ("..", ".") for p in parts) or "\\" in sub:
-        raise ValueError(
-            f"pretrained={ref!r}: the folder after the package must be a relative path inside it "
-            f"(e.g. 'pkg:{package}/model'), without '..'."
-        )
-    dist_name = package.replace("_", "-")
-    owners = _distributions_providing(package, tuple(sys.path))
-    if not owners:
-        raise ValueError(
-            f"pretrained={ref!r} needs the Python package {package!r}, which is not installed. "
-            f"Install it with `pip install {dist_name}`, or set pretrained to a local model folder."
-        )
-    dist = md.distribution(owners[0])
-    root = Path(str(dist.locate_file(package))).resolve()
-    folder = (root / sub).resolve()
-    if not folder.is_relative_to(root) or not folder.is_dir():
-        raise ValueError(
-            f"pretrained={ref!r}: package {package!r} is installed but has no folder {str(folder)!r}. "
-            f"Reinstall it with `pip install --force-reinstall {owners[0]}`."
-        )
-    return str(folder)
-
-
-@functools.lru_cache(maxsize=64)
-def _distributions_providing(package: str, search_path: tuple[str, ...]) -> list[str]:
-    """Installed distributions whose metadata lists top-level ``package`` (cached per sys.path:
-    config validation runs on every assignment, and the scan reads every distribution)."""
-    return list(md.packages_distributions().get(package, []))
 
 
 class HFEncoderConfig(TextClassifierConfig):

@@ -9,12 +9,12 @@ state; the encoder's own pooler, if it has one, is dropped so every parameter is
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from attnzoo.hf import load_encoder
 from attnzoo.nn.pooling import masked_mean
 from attnzoo_baselines.config import HFEncoderConfig
 
@@ -22,32 +22,14 @@ logger = logging.getLogger(__name__)
 
 
 def build_encoder(config: HFEncoderConfig) -> Any:
-    """The bare encoder (``AutoModel``) described by ``config``."""
-    from transformers import AutoConfig, AutoModel
-
-    if config.hf_config is not None:
-        kwargs = dict(config.hf_config)
-        model_type = kwargs.pop("model_type")
-        # The trainer trains a tokenizer for a from-scratch encoder: its vocabulary wins.
-        kwargs["vocab_size"] = config.vocab_size
-        kwargs["pad_token_id"] = config.pad_token_id
-        hf_cfg = AutoConfig.for_model(model_type, **kwargs)
-        return AutoModel.from_config(hf_cfg)
-
-    source = config.resolved_pretrained()
-    if source is None:  # HFEncoderConfig's validator already rules this out
-        raise ValueError("hf-encoder needs 'pretrained' or 'hf_config'.")
-    if Path(source).exists():
-        return AutoModel.from_pretrained(source, local_files_only=True)
-    try:
-        return AutoModel.from_pretrained(source)
-    except OSError as exc:
-        raise ValueError(
-            f"Could not load the encoder {source!r}: it is not a local folder and the Hugging Face "
-            f"hub could not provide it (offline, or a misspelt id). Download it where a network is "
-            f"available (`huggingface-cli download {source} --local-dir DIR`) and set pretrained "
-            f"to DIR. Cause: {exc}"
-        ) from exc
+    """The bare encoder (``AutoModel``) described by ``config`` (see :func:`attnzoo.hf.load_encoder`)."""
+    return load_encoder(
+        config.pretrained,
+        hf_config=config.hf_config,
+        # the trainer trains a tokenizer for a from-scratch encoder: its vocabulary wins
+        vocab_size=config.vocab_size,
+        pad_token_id=config.pad_token_id,
+    )
 
 
 class HFEncoderClassifier(nn.Module):

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from attnzoo.config import DEFAULT_MAX_LENGTH
 from attnzoo.data.processors.base import Encoded, Processor
 from attnzoo.errors import CheckpointError, DataError
 
 TOKENIZER_FILE = "tokenizer.json"
-DEFAULT_MAX_LENGTH = 512
 #: characters kept per allowed token before encoding a long text (see ``_head``)
 _CHARS_PER_TOKEN = 16
 

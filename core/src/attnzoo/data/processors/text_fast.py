@@ -124,6 +124,22 @@ def encode_fast(
     kept. Each distinct word is tokenized once by the tokenizer's own model; the token ids of
     all words of all texts are then gathered and truncated with numpy.
     """
+    doc_words, taken, left = _split_words(tokenizer, texts, max_length, kind)
+    out: list[np.ndarray | None] = [None] * len(texts)
+    if not taken:
+        return out, left
+    tokens, doc_first, keep = _gather_tokens(tokenizer, kind, doc_words, max_length)
+    for j, i in enumerate(taken):
+        k = int(keep[j])
+        out[i] = tokens[doc_first[j] : doc_first[j] + k] if k else empty
+    return out, left
+
+
+def _split_words(
+    tokenizer: Any, texts: Sequence[str], max_length: int, kind: str
+) -> tuple[list[list[str]], list[int], list[int]]:
+    """The first ``max_length`` words of each text the fast path takes; the indices of those
+    texts; the indices of those left to ``tokenizers`` (special tokens, unsafe unicode)."""
     pats = _patterns()
     specials = [t.content.lower() for t in tokenizer.get_added_tokens_decoder().values()]
     unsafe = pats["bert_unsafe"].search
@@ -145,9 +161,14 @@ def encode_fast(
         else:
             words = split(lowered if kind == "wordpiece" else text)
         doc_words.append(words[:max_length])
-    out: list[np.ndarray | None] = [None] * len(texts)
-    if not taken:
-        return out, left
+    return doc_words, taken, left
+
+
+def _gather_tokens(
+    tokenizer: Any, kind: str, doc_words: list[list[str]], max_length: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All texts' token ids in one array, each text's first position in it, and how many of
+    its tokens to keep (at most ``max_length``): each distinct word is tokenized once."""
     index = _WordIndex()
     n_words = np.fromiter(map(len, doc_words), dtype=np.int64, count=len(doc_words))
     wids = np.fromiter(
@@ -169,11 +190,7 @@ def encode_fast(
     doc_of_word = np.repeat(np.arange(len(doc_words)), n_words)
     doc_tok = np.bincount(doc_of_word, weights=tok_len, minlength=len(doc_words)).astype(np.int64)
     doc_first = np.cumsum(doc_tok) - doc_tok
-    keep = np.minimum(doc_tok, max_length)
-    for j, i in enumerate(taken):
-        k = int(keep[j])
-        out[i] = tokens[doc_first[j] : doc_first[j] + k] if k else empty
-    return out, left
+    return tokens, doc_first, np.minimum(doc_tok, max_length)
 
 
 def _pieces(tokenizer: Any, kind: str, words: list[str]) -> list[list[int]]:
