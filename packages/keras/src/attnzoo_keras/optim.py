@@ -11,6 +11,13 @@ from attnzoo_keras.schedules import WarmupSchedule
 
 def build_optimizer(model: keras.Model, cfg: Any, total_steps: int) -> keras.optimizers.Optimizer:
     """AdamW as in the torch engine: torch's epsilon, decay on weight matrices only."""
+    if getattr(cfg, "lr_multipliers", None):
+        from attnzoo.errors import ConfigError
+
+        raise ConfigError(
+            "train.lr_multipliers is not supported by the tensorflow engine (one learning rate for "
+            "every variable); remove it or use a torch model."
+        )
     if cfg.scheduler == "plateau":  # the loop scales the learning rate per epoch
         lr: Any = cfg.lr
     else:
