@@ -39,3 +39,13 @@ def test_gradients_reach_every_variable_without_an_update():
     )
     after = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
     assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_lr_multipliers_are_refused_with_a_clear_error():
+    from attnzoo.config import TrainConfig
+    from attnzoo.errors import ConfigError
+    from attnzoo_keras.optim import build_optimizer
+
+    model = TinyKerasModel(TinyKerasConfig(vocab_size=20, num_classes=2))
+    with pytest.raises(ConfigError, match="lr_multipliers is not supported by the tensorflow"):
+        build_optimizer(model, TrainConfig(lr_multipliers={"*": 2.0}), total_steps=10)
