@@ -69,3 +69,17 @@ def test_preset_resources_reach_the_matrix():
 
     assert build_matrix("quick").resources == dict(PRESETS["quick"].resources)
     assert build_matrix("quick").resources["cpus"] >= 1
+
+
+def test_cli_executor_options_belong_to_their_executor(tiny_csv):
+    from click.testing import CliRunner
+
+    from attnzoo.cli.main import cli
+
+    base = ["bench", "--models", "tiny", "--datasets", str(tiny_csv), "--dry-run"]
+    res = CliRunner().invoke(cli, [*base, "--executor", "slurm", "--address", "auto"])
+    assert res.exit_code == 2 and "--address is the Ray cluster's" in res.output
+    res = CliRunner().invoke(cli, [*base, "--partition", "gpu"])
+    assert res.exit_code == 2 and "--partition is Slurm's" in res.output
+    res = CliRunner().invoke(cli, [*base, "--tuned", "3"])
+    assert res.exit_code == 0 and "first tuned with 3 trials" in res.output

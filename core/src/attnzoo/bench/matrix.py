@@ -121,6 +121,24 @@ def recipes_for(name: str, preset: BenchPreset) -> tuple[Recipe, ...]:
     return tuple(exact) or (Recipe(name, preset.generic),)
 
 
+def _installed_variants(
+    names: Sequence[str], preset: BenchPreset, notes: list[str]
+) -> list[Recipe]:
+    """The preset's recipes of ``names`` whose requirements are installed (the rest noted)."""
+    variants: list[Recipe] = []
+    for name in names:
+        for recipe in recipes_for(name, preset):
+            missing = [m for m in recipe.requires if importlib.util.find_spec(m) is None]
+            if missing:
+                notes.append(
+                    f"skipped {recipe.model}: {recipe.note or 'missing ' + ', '.join(missing)}"
+                )
+                continue
+            if recipe not in variants:
+                variants.append(recipe)
+    return variants
+
+
 def build_matrix(
     preset_name: str | None = None,
     models: Sequence[str] | None = None,
@@ -152,17 +170,7 @@ def build_matrix(
     if n_seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {n_seeds}.")
     notes: list[str] = []
-    variants: list[Recipe] = []
-    for name in names:
-        for recipe in recipes_for(name, preset):
-            missing = [m for m in recipe.requires if importlib.util.find_spec(m) is None]
-            if missing:
-                notes.append(
-                    f"skipped {recipe.model}: {recipe.note or 'missing ' + ', '.join(missing)}"
-                )
-                continue
-            if recipe not in variants:
-                variants.append(recipe)
+    variants = _installed_variants(names, preset, notes)
     for r in variants:
         for d in dataset_list:
             if not pairs(r.model, d):

@@ -114,6 +114,23 @@ def _lengths(raw: str | None) -> tuple[int, ...] | None:
     type=click.FloatRange(min=0, min_open=True),
     help="Scaling: MB per length before a model's sweep stops (default: 90% of RAM on a CPU).",
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray", "slurm"]),
+    default="local",
+    show_default=True,
+    help="Where cells run: here one by one, on Ray (a new local cluster, or --address), or as "
+    "Slurm jobs (submitit). Ray and Slurm need --out on a file system every node sees.",
+)
+@click.option("--address", help="Ray: the cluster to join (auto, ray://head:10001).")
+@click.option("--partition", help="Slurm: the partition to submit the cells to.")
+@click.option(
+    "--tuned",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="First give every model the same N Optuna trials on validation (seed 0, its plugin's "
+    "search space), then run its seeds with the best settings; the leaderboard states N.",
+)
 def bench(
     preset: str | None,
     models: tuple[str, ...],
@@ -130,6 +147,10 @@ def bench(
     steps: int,
     time_budget: float,
     memory_budget: float | None,
+    executor: str,
+    address: str | None,
+    partition: str | None,
+    tuned: int | None,
 ) -> None:
     """Benchmark models x datasets x seeds, each run in its own process; re-running resumes.
 
@@ -149,29 +170,76 @@ def bench(
             raise click.UsageError(
                 "--scaling takes --models and the scaling options only (no preset, --datasets, --seeds or --set)."
             )
-        from attnzoo.bench.scaling import DEFAULT_LENGTHS, ScalingSettings
-
-        settings = ScalingSettings(
-            lengths=_lengths(lengths) or DEFAULT_LENGTHS,
-            batch_size=batch_size,
-            steps=steps,
-            time_budget=time_budget,
-            memory_budget_mb=memory_budget,
-        )
+        settings = _scaling_settings(lengths, batch_size, steps, time_budget, memory_budget)
         _run_scaling_sweep(console, _split(models), out_dir, settings)
         return
+    where = _executor_options(executor, address, partition)
+    matrix = _matrix(console, preset, models, datasets, seeds, sets)
+    out = out_dir or Path("bench-results") / (preset or "custom")
+    if dry_run:
+        _print_plan(console, matrix, out, retry_failed=not no_retry_failed, tuned=tuned)
+        return
+    _run_matrix(
+        console,
+        matrix,
+        out,
+        retry_failed=not no_retry_failed,
+        cell_timeout=cell_timeout,
+        tuned=tuned,
+        **where,
+    )
+
+
+def _matrix(
+    console: Any,
+    preset: str | None,
+    models: tuple[str, ...],
+    datasets: tuple[str, ...],
+    seeds: int | None,
+    sets: tuple[str, ...],
+) -> Any:
+    """The matrix of the options, its notes (variants skipped and why) printed."""
     from attnzoo.bench import build_matrix
 
     matrix = build_matrix(
         preset, _split(models) or None, _split(datasets) or None, seeds, list(sets)
     )
-    out = out_dir or Path("bench-results") / (preset or "custom")
     for note in matrix.notes:
         console.print(f"[yellow]note:[/] {note}")
-    if dry_run:
-        _print_plan(console, matrix, out, retry_failed=not no_retry_failed)
-        return
-    _run_matrix(console, matrix, out, retry_failed=not no_retry_failed, cell_timeout=cell_timeout)
+    return matrix
+
+
+def _scaling_settings(
+    lengths: str | None,
+    batch_size: int,
+    steps: int,
+    time_budget: float,
+    memory_budget: float | None,
+) -> Any:
+    from attnzoo.bench.scaling import DEFAULT_LENGTHS, ScalingSettings
+
+    return ScalingSettings(
+        lengths=_lengths(lengths) or DEFAULT_LENGTHS,
+        batch_size=batch_size,
+        steps=steps,
+        time_budget=time_budget,
+        memory_budget_mb=memory_budget,
+    )
+
+
+def _executor_options(executor: str, address: str | None, partition: str | None) -> dict:
+    """``--executor`` and the option that belongs to it (``--address`` for Ray, ``--partition``
+    for Slurm); the other is a usage error rather than silently ignored."""
+    if address and executor != "ray":
+        raise click.UsageError("--address is the Ray cluster's: use it with --executor ray.")
+    if partition and executor != "slurm":
+        raise click.UsageError("--partition is Slurm's: use it with --executor slurm.")
+    options: dict[str, Any] = {"executor": executor}
+    if address:
+        options["address"] = address
+    if partition:
+        options["partition"] = partition
+    return options
 
 
 def _run_scaling_sweep(
@@ -191,9 +259,17 @@ def _run_scaling_sweep(
     console.print(f"scaling.csv, scaling.json, scaling_time.png and scaling_memory.png in {out}")
 
 
-def _print_plan(console: Any, matrix: Any, out: Path, *, retry_failed: bool) -> None:
+def _print_plan(
+    console: Any, matrix: Any, out: Path, *, retry_failed: bool, tuned: int | None = None
+) -> None:
     """``--dry-run``: each cell, done or to do, with its settings."""
     from attnzoo.bench.runner import is_done, load_cell
+
+    if tuned:
+        console.print(
+            f"each model is first tuned with {tuned} trials; its cells then get the best settings "
+            "(new cell ids), so the cells below are the untuned plan"
+        )
 
     for cell in matrix.cells:
         done = is_done(load_cell(out, cell), retry_failed)
@@ -201,13 +277,28 @@ def _print_plan(console: Any, matrix: Any, out: Path, *, retry_failed: bool) -> 
 
 
 def _run_matrix(
-    console: Any, matrix: Any, out: Path, *, retry_failed: bool, cell_timeout: float | None
+    console: Any,
+    matrix: Any,
+    out: Path,
+    *,
+    retry_failed: bool,
+    cell_timeout: float | None,
+    tuned: int | None = None,
+    **executor_options: Any,
 ) -> None:
-    """Run the cells still to do, print the leaderboard, fail if a cell did not finish."""
+    """Tune first (``--tuned``), run the cells still to do, print the leaderboard, fail if a
+    cell did not finish."""
     from attnzoo.bench import print_leaderboard, run_bench
 
+    if tuned:
+        from attnzoo.bench.tuned import tune_matrix
+
+        matrix = tune_matrix(matrix, out, tuned, echo=console.print)
+
     try:
-        records = run_bench(matrix, out, retry_failed=retry_failed, cell_timeout=cell_timeout)
+        records = run_bench(
+            matrix, out, retry_failed=retry_failed, cell_timeout=cell_timeout, **executor_options
+        )
     except KeyboardInterrupt:
         console.print(
             "[yellow]interrupted[/]: finished cells are kept; run the same command again to run only the missing ones."

@@ -96,20 +96,10 @@ def tune(
     folder = Path(tune_dir) if tune_dir else Path(cfg.out_dir) / f"tune-{cfg.name}"
     base = cfg.model_dump(mode="json", exclude_unset=True, exclude={"name", "out_dir"})
     _check_folder(folder, base, dims, seed, overwrite)
+    spec = {"run": base, "space": {k: d.model_dump(exclude_none=True) for k, d in dims.items()}}
+    spec.update(space_source=source, trials=trials, seed=seed, monitor=f"val_{monitor}")
     atomic_write_text(
-        folder / "tune.yaml",
-        yaml.safe_dump(
-            {
-                "run": base,
-                "space": {k: d.model_dump(exclude_none=True) for k, d in dims.items()},
-                "space_source": source,
-                "trials": trials,
-                "seed": seed,
-                "monitor": f"val_{monitor}",
-                "direction": direction,
-            },
-            sort_keys=False,
-        ),
+        folder / "tune.yaml", yaml.safe_dump({**spec, "direction": direction}, sort_keys=False)
     )
     study = optuna.create_study(
         study_name=STUDY,
