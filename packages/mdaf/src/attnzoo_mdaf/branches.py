@@ -40,7 +40,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from attnzoo.config import CTRConfig
-from attnzoo.nn import FieldEmbeddings, masked_mean
+from attnzoo.nn import FieldEmbeddings, masked_mean, mean_pool
 from attnzoo_mdaf.mamba import Mamba, SurrogateSSM
 from attnzoo_mdaf.scan import SCAN_IMPLS
 
@@ -290,6 +290,11 @@ class MambaBranch(nn.Module):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
+    @property
+    def names(self) -> list[str]:
+        """The sequences this branch reads (every one of the schema's)."""
+        return self.history.names
+
     def states(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, L, d_model) per-event states after every layer, and the (B, L) event mask."""
         events, mask = self.history.events(batch)
@@ -455,3 +460,34 @@ class BSTBranch(nn.Module):
         scores = torch.einsum("bld,bd->bl", x, target).masked_fill(~valid, -1e9)
         pooled = torch.einsum("bl,bld->bd", torch.softmax(scores, dim=-1), x)
         return pooled * valid.any(1, keepdim=True).to(pooled.dtype)  # empty history -> 0
+
+
+# ---------------------------------------------------------------------------------------
+# what the head reads besides the branch
+# ---------------------------------------------------------------------------------------
+
+
+def static_features(
+    embeddings: FieldEmbeddings,
+    config: CTRConfig,
+    batch: dict[str, torch.Tensor],
+    read_by_branch: list[str],
+) -> torch.Tensor:
+    """(B, width) for a CTR head: every categorical and numeric field's embedding, and the mean
+    of each sequence the branch does not read (as DIN pools a history without a target), so
+    no table is dead."""
+    parts = [
+        embeddings.fields(batch["categorical"]).flatten(1),
+        embeddings.numbers(batch["numeric"]).flatten(1),
+    ]
+    for s, name in enumerate(config.sequence_fields):
+        if name not in read_by_branch:
+            mask = batch["sequence_mask"][:, s]
+            parts.append(mean_pool(embeddings.sequence(name, batch["sequences"][:, s], mask), mask))
+    return torch.cat(parts, dim=-1)
+
+
+def static_width(config: CTRConfig, dim: int, read_by_branch: list[str]) -> int:
+    """Width of :func:`static_features`."""
+    leftover = [n for n in config.sequence_fields if n not in read_by_branch]
+    return dim * (len(config.categorical_sizes) + len(config.numeric_fields) + len(leftover))
