@@ -429,27 +429,32 @@ class BSTBranch(nn.Module):
                 f"BST's positions were built for: set model.max_history >= {length}."
             )
 
-    def tokens(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The transformer's output tokens and their (B, T) validity (fuxictr: T = L + 1)."""
+    def embed(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The transformer's input tokens and their (B, T) validity.
+
+        fuxictr: T = L + 1 (the target last), each token ``[attributes ‖ position]``;
+        mdaf: T = L, each token ``item + sinusoid``.
+        """
         events, mask = self.history.events(batch)  # (B, L, S*d), (B, L)
         length = events.shape[1]
         self._check_length(length)
         pos = recency_positions(mask) + (self.max_history - length)  # align at the table's end
-        if self.variant == "fuxictr":
-            target = self.history.target(batch).unsqueeze(1)  # (B, 1, S*d)
-            x = torch.cat([events, target], dim=1)  # (B, L + 1, S*d)
-            pos = torch.cat([pos, pos.new_full((pos.shape[0], 1), self.max_history)], dim=1)
-            x = torch.cat([x, self.position[pos]], dim=-1)  # (B, L + 1, (S + 1) * d)
-            valid = torch.cat([mask.bool(), mask.new_ones(mask.shape[0], 1).bool()], dim=1)
-            attn_mask = _keys_masked_except_self(valid, self.n_heads)
-            for block in self.blocks:
-                x = block(x, attn_mask)
-            return x, valid
-        x = events + self.sinusoid[pos]  # type: ignore[index]  # a registered buffer
-        attn_mask = _keys_masked_except_self(mask, self.n_heads)
-        for layer in self.blocks:
-            x = layer(x, src_mask=attn_mask)
-        return x, mask.bool()
+        if self.variant == "mdaf":
+            return events + self.sinusoid[pos], mask.bool()  # type: ignore[index]  # a buffer
+        target = self.history.target(batch).unsqueeze(1)  # (B, 1, S*d)
+        x = torch.cat([events, target], dim=1)  # (B, L + 1, S*d)
+        pos = torch.cat([pos, pos.new_full((pos.shape[0], 1), self.max_history)], dim=1)
+        x = torch.cat([x, self.position[pos]], dim=-1)  # (B, L + 1, (S + 1) * d)
+        valid = torch.cat([mask.bool(), mask.new_ones(mask.shape[0], 1).bool()], dim=1)
+        return x, valid
+
+    def tokens(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The transformer's output tokens and their (B, T) validity."""
+        x, valid = self.embed(batch)
+        attn_mask = _keys_masked_except_self(valid, self.n_heads)
+        for block in self.blocks:
+            x = block(x, attn_mask) if self.variant == "fuxictr" else block(x, src_mask=attn_mask)
+        return x, valid
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x, valid = self.tokens(batch)
