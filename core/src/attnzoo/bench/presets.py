@@ -150,6 +150,13 @@ CTR = BenchPreset(
                 ),
             ),
         ),
+        "dcnv3": (Recipe("dcnv3", ("model.embedding_dim=8",)),),
+        "mamba4rec": (Recipe("mamba4rec", ("model.embedding_dim=8",)),),
+        "bst": (Recipe("bst", ("model.embedding_dim=8",)),),
+        "mdaf": (
+            Recipe("mdaf", ("model.embedding_dim=8",)),  # seq_branch mamba
+            Recipe("mdaf.bst", ("model.embedding_dim=8",)),
+        ),
     },
     generic=(),
 )
