@@ -210,6 +210,7 @@ class _Training:
         elapsed = time.perf_counter() - t0
         probs, labels = engine.validation_probabilities()
         val = compute_metrics(cfg.metrics, labels, probs, groups=self._validation_groups(labels))
+        val.update(summarise(getattr(engine, "validation_summaries", None)))
         improved = self.stopper.update(val[cfg.monitor], epoch)
         if self.plateau is not None:
             factor = self.plateau.step(val[cfg.monitor])
@@ -229,6 +230,17 @@ class _Training:
             raise interrupted(self.run, epoch, step)
         self.reason = self._stop_reason()
         self.done = self.reason is not None
+
+
+def summarise(values: dict[str, np.ndarray] | None) -> dict[str, float]:
+    """``name_mean``, ``name_std``, ``name_min``, ``name_max`` of each per-example validation
+    output a model lists in its ``epoch_summaries`` (e.g. MDAF's fusion gate)."""
+    out: dict[str, float] = {}
+    for name, v in (values or {}).items():
+        if v.size:
+            stats = {"mean": v.mean(), "std": v.std(), "min": v.min(), "max": v.max()}
+            out.update({f"{name}_{k}": float(x) for k, x in stats.items()})
+    return out
 
 
 def epoch_row(

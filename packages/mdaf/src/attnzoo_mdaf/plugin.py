@@ -91,7 +91,84 @@ def _sequence_models() -> list[ModelSpec]:
     return [mamba4rec, bst]
 
 
+def _static_models() -> list[ModelSpec]:
+    """DCNv3 and MDAF (DCNv3 + a sequential branch, fused by a gate)."""
+    dcnv3 = ModelSpec(
+        name="dcnv3",
+        config=f"{_PKG}.config:DCNv3Config",
+        factory=f"{_PKG}.dcnv3:DCNv3",
+        task="ctr",
+        input_kind="tabular",
+        description="DCNv3: exponential (ECN) and linear (LCN) cross networks with self-masks over "
+        "multi-head field embeddings, logits averaged, Tri-BCE (the official layout).",
+        paper="Li et al. 2024, DCNv3: Towards Next Generation Deep Cross Network for CTR "
+        "Prediction (arXiv 2407.13349)",
+        presets={
+            "tiny": Preset(
+                model={"embedding_dim": 4, "num_deep_cross_layers": 2, "num_shallow_cross_layers": 2},
+                description="4-wide embeddings, 2 + 2 cross layers, for tests.",
+            ),
+            "fuxictr-bug": Preset(
+                model={"tri_bce": False},
+                description="BCE on the averaged logit only: what FuxiCTR 2.0.2-2.3.3 ran (#122).",
+            ),
+        },
+        train_defaults=CTR_TRAIN_DEFAULTS,
+    )
+    tiny = {
+        "embedding_dim": 4,
+        "num_deep_cross_layers": 2,
+        "num_shallow_cross_layers": 2,
+        "d_model": 8,
+        "mamba_layers": 1,
+        "d_state": 4,
+        "bst_heads": 2,
+        "bst_layers": 1,
+        "head_units": [8],
+    }
+    seed = {
+        "mamba_impl": "mdaf_surrogate",
+        "embedding_dim": 16,
+        "d_model": 128,
+        "mamba_layers": 2,
+        "d_state": 16,
+        "pooling": "mean",
+    }
+    mdaf = ModelSpec(
+        name="mdaf",
+        config=f"{_PKG}.config:MDAFConfig",
+        factory=f"{_PKG}.mdaf:MDAF",
+        task="ctr",
+        input_kind="tabular",
+        description="MDAF: a DCNv3 static branch and a Mamba4Rec (or BST) history branch fused by "
+        "a learned gate g (g = share of the static branch), then an MLP head.",
+        paper="jhchoi91066/CTR_research models/mdaf (Mamba-DCN with Adaptive Fusion); DCNv3: Li "
+        "et al. 2024; Mamba4Rec: Liu et al. 2024; BST: Chen et al. 2019",
+        presets={
+            "tiny": Preset(model=tiny, description="Mamba branch, everything 4-8 wide, for tests."),
+            "tiny-bst": Preset(
+                model={**tiny, "seq_branch": "bst"}, description="tiny with the BST branch."
+            ),
+            "bst": Preset(
+                model={"seq_branch": "bst"}, description="The BST branch (FuxiCTR's BST)."
+            ),
+            "seed": Preset(
+                model=seed,
+                description="The seed's MDAF-Mamba: its non-scanning surrogate branch (NOT a "
+                "state-space model), 16-wide embeddings, 2 blocks of 128; for reproducing it only.",
+            ),
+            "surrogate": Preset(
+                model={"mamba_impl": "mdaf_surrogate"},
+                description="The default sizes with the seed's non-scanning surrogate branch (NOT "
+                "a state-space model): the scan's contribution, measured.",
+            ),
+        },
+        train_defaults=CTR_TRAIN_DEFAULTS,
+    )
+    return [dcnv3, mdaf]
+
+
 @hookimpl
 def register_models(registry):  # type: ignore[no-untyped-def]
-    for spec in _sequence_models():
+    for spec in (*_static_models(), *_sequence_models()):
         registry.add(spec)
