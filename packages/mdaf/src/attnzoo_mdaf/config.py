@@ -2,9 +2,11 @@
 
 DCNv3's defaults are the official ones (FuxiCTR ``model_zoo/DCNv3``, Criteo's best: 16-wide
 embeddings, ECN 3 and LCN 4 layers, dropout 0.1 / 0.2, LayerNorm in the self-mask, one head,
-Tri-BCE). MDAF's defaults are the seed's sizes (16-wide embeddings, 3 + 3 cross layers without
-dropout, a 128-wide fusion, two Mamba layers of state 16, mean pooling, gate and head dropout
-0.2, head 128-64) with the real Mamba4Rec layers in place of the seed's non-scanning surrogate.
+Tri-BCE). MDAF's branches default to those standalone models' own defaults (DCNv3 above, Mamba4Rec's
+one layer of 64 with state 32 and last-event pooling, FuxiCTR's BST), so "MDAF vs its
+branches" compares the same parts with and without the fusion; the fusion and head are the
+seed's (gate and head dropout 0.2, head 128-64). The ``seed`` presets restore the seed's sizes
+(3 + 3 cross layers without dropout, 128 wide, two blocks of state 16, mean pooling).
 """
 
 from __future__ import annotations
@@ -72,14 +74,11 @@ class DCNv3Config(_CrossConfig):
 class MDAFConfig(_CrossConfig):
     """MDAF: a DCNv3 static branch and a sequential branch, fused by a learned gate."""
 
-    num_deep_cross_layers: int = Field(3, ge=1, description="ECN cross layers (the seed: 3).")
-    num_shallow_cross_layers: int = Field(3, ge=1, description="LCN cross layers (the seed: 3).")
-    deep_net_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each ECN layer.")
-    shallow_net_dropout: float = Field(
-        0.0, ge=0, lt=1, description="Dropout after each LCN layer."
-    )
     d_model: int = Field(
-        128, ge=1, description="Fusion width: h_static, h_seq and the gate's hidden layer."
+        64,
+        ge=1,
+        description="Fusion width (h_static, h_seq, the gate's hidden layer) and the Mamba "
+        "layers' width (Mamba4Rec: 64; the seed: 128).",
     )
     static_dropout: float = Field(
         0.2, ge=0, lt=1, description="Dropout of the static projection Linear -> ReLU -> Dropout."
@@ -92,23 +91,31 @@ class MDAFConfig(_CrossConfig):
         description="Mamba scan: auto|chunked|sequential|cuda; mdaf_surrogate = the seed's "
         "non-scanning branch (NOT a state-space model; for reproducing the seed only).",
     )
-    mamba_layers: int = Field(2, ge=1, description="Mamba layers (one layer: no residual).")
+    mamba_layers: int = Field(
+        1, ge=1, description="Mamba layers (one layer: no residual; the seed: 2)."
+    )
     mamba_dropout: float = Field(0.2, ge=0, lt=1, description="Mamba4Rec's dropout.")
-    d_state: int = Field(16, ge=1, description="Mamba's state size N.")
+    d_state: int = Field(32, ge=1, description="Mamba's state size N (the seed: 16).")
     d_conv: int = Field(4, ge=1, description="Width of Mamba's causal depthwise convolution.")
     expand: int = Field(2, ge=1, description="Mamba's expansion E / D.")
     reinit_inner: bool = Field(
         False, description="Mamba4Rec's N(0, 0.02) re-init of Mamba's own linears (dt bias 0)."
     )
     pooling: Literal["mean", "last"] = Field(
-        "mean", description="Mamba history vector: mean over valid events (the seed) or the last."
+        "last",
+        description="Mamba history vector: the last valid event's state (Mamba4Rec) or the mean "
+        "over valid events (the seed).",
     )
     bst_variant: Literal["fuxictr", "mdaf"] = Field(
         "fuxictr", description="BST branch: FuxiCTR's, or the seed's (see attnzoo_mdaf.branches)."
     )
-    bst_heads: int = Field(4, ge=1, description="BST attention heads (the seed: 4).")
-    bst_layers: int = Field(2, ge=1, description="BST transformer blocks (the seed: 2).")
-    bst_dropout: float = Field(0.1, ge=0, lt=1, description="BST dropout (the seed: 0.1).")
+    bst_heads: int = Field(2, ge=1, description="BST attention heads (FuxiCTR: 2; the seed: 4).")
+    bst_layers: int = Field(
+        1, ge=1, description="BST transformer blocks (FuxiCTR: 1; the seed: 2)."
+    )
+    bst_dropout: float = Field(
+        0.0, ge=0, lt=1, description="BST dropout (FuxiCTR: 0; the seed: 0.1)."
+    )
     gate_dropout: float = Field(0.2, ge=0, lt=1, description="Dropout inside the gate MLP.")
     head_units: list[int] = Field(
         default_factory=lambda: [128, 64], description="Hidden widths of the prediction head."

@@ -126,13 +126,21 @@ def _static_models() -> list[ModelSpec]:
         "bst_layers": 1,
         "head_units": [8],
     }
-    seed = {
-        "mamba_impl": "mdaf_surrogate",
+    seed = {  # the seed's sizes (models/mdaf): DCNv3 3 + 3 without dropout, 128 wide
         "embedding_dim": 16,
+        "num_shallow_cross_layers": 3,
+        "deep_net_dropout": 0.0,
+        "shallow_net_dropout": 0.0,
         "d_model": 128,
+        "mamba_impl": "mdaf_surrogate",
         "mamba_layers": 2,
+        "mamba_dropout": 0.0,
         "d_state": 16,
         "pooling": "mean",
+        "bst_variant": "mdaf",
+        "bst_heads": 4,
+        "bst_layers": 2,
+        "bst_dropout": 0.1,
     }
     mdaf = ModelSpec(
         name="mdaf",
@@ -156,6 +164,11 @@ def _static_models() -> list[ModelSpec]:
                 model=seed,
                 description="The seed's MDAF-Mamba: its non-scanning surrogate branch (NOT a "
                 "state-space model), 16-wide embeddings, 2 blocks of 128; for reproducing it only.",
+            ),
+            "seed-bst": Preset(
+                model={**seed, "seq_branch": "bst"},
+                description="The seed's MDAF-BST: its BST (2 post-LN layers of 128, 4 heads, "
+                "dot-product target pooling) and the seed's DCNv3 sizes.",
             ),
             "surrogate": Preset(
                 model={"mamba_impl": "mdaf_surrogate"},
