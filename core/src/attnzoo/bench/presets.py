@@ -154,7 +154,7 @@ CTR = BenchPreset(
         "mamba4rec": (Recipe("mamba4rec", ("model.embedding_dim=8",)),),
         "bst": (Recipe("bst", ("model.embedding_dim=8",)),),
         "mdaf": (
-            Recipe("mdaf", ("model.embedding_dim=8",)),  # seq_branch mamba
+            Recipe("mdaf.mamba", ("model.embedding_dim=8",)),
             Recipe("mdaf.bst", ("model.embedding_dim=8",)),
         ),
     },

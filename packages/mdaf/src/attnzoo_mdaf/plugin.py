@@ -157,6 +157,9 @@ def _static_models() -> list[ModelSpec]:
             "tiny-bst": Preset(
                 model={**tiny, "seq_branch": "bst"}, description="tiny with the BST branch."
             ),
+            "mamba": Preset(
+                model={"seq_branch": "mamba"}, description="The Mamba4Rec branch (the default)."
+            ),
             "bst": Preset(
                 model={"seq_branch": "bst"}, description="The BST branch (FuxiCTR's BST)."
             ),
