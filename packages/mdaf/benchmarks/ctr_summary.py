@@ -114,7 +114,9 @@ def main() -> None:
             by_model.setdefault(c["model"], []).append(c)
             source[c["model"]] = "committed yardstick (results/ctr-movielens-100k-3seeds)"
 
-    models = sorted(by_model, key=lambda m: -statistics.fmean(c["test"]["auc"] for c in by_model[m]))
+    models = sorted(
+        by_model, key=lambda m: -statistics.fmean(c["test"]["auc"] for c in by_model[m])
+    )
     records = [model_record(m, by_model[m], source[m]) for m in models]
     val_auc = {r["model"]: r["val_auc_mean"] for r in records}
     comparisons = []
@@ -148,14 +150,24 @@ def main() -> None:
             f"{fmt(r['test_gauc_mean'], r['test_gauc_std'])} | "
             f"{fmt(r['test_logloss_mean'], r['test_logloss_std'])} | {r['params']:,} | {r['source']} |"
         )
-    lines += ["", "| MDAF - best branch (on val AUC) | seeds | Δ test AUC | Δ gAUC | Δ log loss | AUC wins |", "|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "| MDAF - best branch (on val AUC) | seeds | Δ test AUC | Δ gAUC | Δ log loss | AUC wins |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for c in comparisons:
         lines.append(
             f"| {c['comparison']} | {len(c['seeds'])} | {fmt(c['auc_diff_mean'], c['auc_diff_std'])} | "
             f"{fmt(c['gauc_diff_mean'], c['gauc_diff_std'])} | "
             f"{fmt(c['logloss_diff_mean'], c['logloss_diff_std'])} | {c['auc_wins']}/{len(c['seeds'])} |"
         )
-    lines += ["", f"Gate ({GATE}), validation, best epoch:", "", "| model | gate mean | gate std | epoch-1 mean |", "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        f"Gate ({GATE}), validation, best epoch:",
+        "",
+        "| model | gate mean | gate std | epoch-1 mean |",
+        "|---|---:|---:|---:|",
+    ]
     for g in gate_records:
         lines.append(
             f"| {g['model']} | {fmt(g['gate_mean_mean'], g['gate_mean_sd'], 3)} | "

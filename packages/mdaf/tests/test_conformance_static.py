@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from attnzoo.testing import ModelConformance
-
 from test_conformance_seq import CTR_SCHEMA
+
+from attnzoo.testing import ModelConformance
 
 
 class TestDCNv3Conformance(ModelConformance):

@@ -6,11 +6,10 @@ import math
 
 import pytest
 import torch
-from torch.nn import functional as F
-
 from attnzoo_mdaf.config import DCNv3Config
-from attnzoo_mdaf.dcnv3 import DCNv3, CrossNetwork, multi_head_layout, tri_bce
+from attnzoo_mdaf.dcnv3 import CrossNetwork, DCNv3, multi_head_layout, tri_bce
 from mdaf_seq_batches import SCHEMA, batch
+from torch.nn import functional as F
 
 
 def test_layout_puts_first_halves_of_every_field_then_second_halves() -> None:
@@ -73,7 +72,11 @@ def test_self_mask_uses_layer_norm_of_c() -> None:
 
 def test_tri_bce_weights_are_hinged_loss_gaps() -> None:
     labels = torch.tensor([1.0, 0.0])
-    main, deep, shallow = torch.tensor([0.0, 0.0]), torch.tensor([-2.0, 2.0]), torch.tensor([3.0, -3.0])
+    main, deep, shallow = (
+        torch.tensor([0.0, 0.0]),
+        torch.tensor([-2.0, 2.0]),
+        torch.tensor([3.0, -3.0]),
+    )
     bce = lambda z: F.binary_cross_entropy_with_logits(z, labels)  # noqa: E731
     l_main, l_d, l_s = bce(main), bce(deep), bce(shallow)
     assert l_d > l_main > l_s  # so w_D > 0 and w_S = 0
@@ -142,7 +145,7 @@ def test_fuxictr_init() -> None:
     assert model.dfc.bias.abs().sum() == 0 and model.sfc.bias.abs().sum() == 0
     assert model.embeddings.categorical.weight.std() < 1e-3  # N(0, 1e-4)
     for b in (*model.encoder.ecn.b, *model.encoder.lcn.b):
-        assert 0 <= float(b.detach().min()) and float(b.detach().max()) <= 1
+        assert float(b.detach().min()) >= 0 and float(b.detach().max()) <= 1
 
 
 def test_odd_embedding_dim_is_refused_with_the_reason() -> None:

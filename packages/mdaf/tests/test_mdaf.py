@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from attnzoo.trainers.torch_backend import TorchBackend
 from attnzoo_mdaf.config import MDAFConfig
 from attnzoo_mdaf.mdaf import MDAF, GatedFusion
 from mdaf_seq_batches import SCHEMA, batch, train_from_cli
+
+from attnzoo.trainers.torch_backend import TorchBackend
 
 TINY = dict(
     embedding_dim=4,

@@ -30,9 +30,7 @@ class _CrossConfig(CTRConfig):
     num_deep_cross_layers: int = Field(3, ge=1, description="ECN (exponential) cross layers.")
     num_shallow_cross_layers: int = Field(4, ge=1, description="LCN (linear) cross layers.")
     deep_net_dropout: float = Field(0.1, ge=0, lt=1, description="Dropout after each ECN layer.")
-    shallow_net_dropout: float = Field(
-        0.2, ge=0, lt=1, description="Dropout after each LCN layer."
-    )
+    shallow_net_dropout: float = Field(0.2, ge=0, lt=1, description="Dropout after each LCN layer.")
     layer_norm: bool = Field(
         True, description="Self-mask m = c * ReLU(LayerNorm(c)); false: m = c * ReLU(c)."
     )

@@ -105,7 +105,11 @@ def _static_models() -> list[ModelSpec]:
         "Prediction (arXiv 2407.13349)",
         presets={
             "tiny": Preset(
-                model={"embedding_dim": 4, "num_deep_cross_layers": 2, "num_shallow_cross_layers": 2},
+                model={
+                    "embedding_dim": 4,
+                    "num_deep_cross_layers": 2,
+                    "num_shallow_cross_layers": 2,
+                },
                 description="4-wide embeddings, 2 + 2 cross layers, for tests.",
             ),
             "fuxictr-bug": Preset(
