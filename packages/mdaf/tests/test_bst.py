@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from attnzoo.errors import ConfigError
-from attnzoo.nn import FieldEmbeddings
 from attnzoo_mdaf.branches import BSTBranch, sinusoids
 from attnzoo_mdaf.bst import BSTCTR
 from attnzoo_mdaf.config_seq import BSTConfig
 from mdaf_seq_batches import SCHEMA, batch, randomise, schema, train_from_cli
+
+from attnzoo.errors import ConfigError
+from attnzoo.nn import FieldEmbeddings
 
 HISTORIES = [[3, 9, 4, 17, 8, 21, 5, 11], [12, 6], [], [7, 7, 25, 2, 14]]
 D = 4
@@ -52,7 +53,9 @@ def test_positions_are_learned_and_start_as_sinusoids():
     b = BSTBranch(FieldEmbeddings(cfg, D), cfg, n_heads=2, n_layers=1, dropout=0.0)
     assert isinstance(b.position, torch.nn.Parameter)
     torch.testing.assert_close(b.position.data, sinusoids(11, D))
-    assert torch.allclose(sinusoids(3, 4)[1], torch.tensor([0.8415, 0.5403, 0.0100, 0.9999]), atol=1e-4)
+    assert torch.allclose(
+        sinusoids(3, 4)[1], torch.tensor([0.8415, 0.5403, 0.0100, 0.9999]), atol=1e-4
+    )
 
 
 @pytest.mark.parametrize("variant", ["fuxictr", "mdaf"])
