@@ -179,3 +179,18 @@ def test_unknown_impl_suggests_the_close_one():
             FieldEmbeddings(cfg, 4), cfg, d_model=8, n_layers=1, dropout=0.0, d_state=4,
             d_conv=4, expand=2, impl="chunkd",
         )  # fmt: skip
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_the_branch_on_cuda_matches_the_cpu_reference():
+    """``auto`` on CUDA tensors takes mamba-ssm's kernel when installed, else the PyTorch scan."""
+    b, emb = branch(pooling="last")
+    x = batch(HISTORIES, 10, left=True)
+    with torch.no_grad():
+        ref = b(x)
+        b.cuda().float()
+        emb.cuda().float()
+        b.layers[0].mamba.impl = b.layers[1].mamba.impl = "auto"
+        got = b({k: v.cuda() for k, v in x.items()})
+    torch.testing.assert_close(got.double().cpu(), ref, atol=1e-4, rtol=1e-4)
