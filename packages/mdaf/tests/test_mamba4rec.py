@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from attnzoo.nn import FieldEmbeddings
 from attnzoo_mdaf.branches import MambaBranch
 from attnzoo_mdaf.config_seq import Mamba4RecConfig
 from attnzoo_mdaf.mamba import Mamba, SurrogateSSM
 from attnzoo_mdaf.mamba4rec import Mamba4RecCTR
 from mdaf_seq_batches import SCHEMA, batch, randomise, schema, train_from_cli
 from torch.nn import functional as F
+
+from attnzoo.nn import FieldEmbeddings
 
 HISTORIES = [[3, 9, 4, 17, 8, 21, 5, 11], [12, 6], [], [7, 7, 25, 2, 14]]
 
@@ -127,7 +128,10 @@ def test_the_reinit_switch_overwrites_the_dt_bias_like_mamba4rec():
         assert torch.equal(m.A_log, native.layers[0].mamba.A_log)  # not a linear: kept
     for b in (native, original):  # Mamba4Rec's own layers are N(0, 0.02) either way
         w = b.layers[0].ffn.w_1.weight
-        assert abs(w.std().item() - 0.02) < 0.002 and torch.count_nonzero(b.layers[0].ffn.w_1.bias) == 0
+        assert (
+            abs(w.std().item() - 0.02) < 0.002
+            and torch.count_nonzero(b.layers[0].ffn.w_1.bias) == 0
+        )
 
 
 def test_the_surrogate_is_the_seeds_branch_not_a_scan():
@@ -175,3 +179,18 @@ def test_unknown_impl_suggests_the_close_one():
             FieldEmbeddings(cfg, 4), cfg, d_model=8, n_layers=1, dropout=0.0, d_state=4,
             d_conv=4, expand=2, impl="chunkd",
         )  # fmt: skip
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_the_branch_on_cuda_matches_the_cpu_reference():
+    """``auto`` on CUDA tensors takes mamba-ssm's kernel when installed, else the PyTorch scan."""
+    b, emb = branch(pooling="last")
+    x = batch(HISTORIES, 10, left=True)
+    with torch.no_grad():
+        ref = b(x)
+        b.cuda().float()
+        emb.cuda().float()
+        b.layers[0].mamba.impl = b.layers[1].mamba.impl = "auto"
+        got = b({k: v.cuda() for k, v in x.items()})
+    torch.testing.assert_close(got.double().cpu(), ref, atol=1e-4, rtol=1e-4)

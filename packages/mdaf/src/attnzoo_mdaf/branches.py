@@ -243,7 +243,6 @@ class MambaBranch(nn.Module):
         )
         self.layers = nn.ModuleList()
         if self.surrogate:
-            self.dropout = nn.Dropout(0.0)
             self.norm = nn.LayerNorm(d_model)  # the seed's final LayerNorm
             for _ in range(n_layers):
                 self.layers.append(
@@ -271,7 +270,9 @@ class MambaBranch(nn.Module):
     def _init_mamba4rec(self, reinit_inner: bool) -> None:
         """Mamba4Rec's ``_init_weights``: N(0, 0.02) linears with zero bias, LayerNorm (1, 0);
         Mamba's own linears keep their native init unless ``reinit_inner``."""
-        inner = {id(m) for layer in self.layers for m in layer.mamba.modules()}
+        inner = {
+            id(m) for block in self.modules() if isinstance(block, Mamba) for m in block.modules()
+        }
         for m in self.modules():
             if isinstance(m, nn.Linear) and (reinit_inner or id(m) not in inner):
                 nn.init.normal_(m.weight, std=0.02)

@@ -43,7 +43,10 @@ class Mamba4RecConfig(_SequenceCTRConfig):
         1, ge=1, description="Mamba layers; with one there is no residual connection."
     )
     dropout: float = Field(
-        0.2, ge=0, lt=1, description="Mamba4Rec's dropout: after the embedding, Mamba and in the FFN."
+        0.2,
+        ge=0,
+        lt=1,
+        description="Mamba4Rec's dropout: after the embedding, Mamba and in the FFN.",
     )
     d_state: int = Field(32, ge=1, description="Mamba's state size N (Mamba4Rec on ML-1M: 32).")
     d_conv: int = Field(4, ge=1, description="Width of Mamba's causal depthwise convolution.")
@@ -69,14 +72,19 @@ class Mamba4RecConfig(_SequenceCTRConfig):
 class BSTConfig(_SequenceCTRConfig):
     """BST: a transformer over the history with the target appended, pooled, and an MLP."""
 
-    embedding_dim: int = Field(10, ge=1, description="Width of every field embedding (FuxiCTR: 10).")
+    embedding_dim: int = Field(
+        10, ge=1, description="Width of every field embedding (FuxiCTR: 10)."
+    )
     n_heads: int = Field(2, ge=1, description="Attention heads (must divide the token width).")
     n_layers: int = Field(1, ge=1, description="Transformer blocks (the paper's b = 1).")
     dropout: float = Field(
         0.0, ge=0, lt=1, description="Dropout after attention and FFN (FuxiCTR's net_dropout)."
     )
     attention_dropout: float = Field(
-        0.0, ge=0, lt=1, description="Dropout on the attention weights (FuxiCTR's attention_dropout)."
+        0.0,
+        ge=0,
+        lt=1,
+        description="Dropout on the attention weights (FuxiCTR's attention_dropout).",
     )
     variant: Literal["fuxictr", "mdaf"] = Field(
         "fuxictr",
