@@ -123,9 +123,13 @@ def _static_models() -> list[ModelSpec]:
         "embedding_dim": 4,
         "num_deep_cross_layers": 2,
         "num_shallow_cross_layers": 2,
+        "deep_net_dropout": 0.0,
+        "shallow_net_dropout": 0.0,
         "d_model": 8,
         "mamba_layers": 1,
+        "mamba_dropout": 0.0,
         "d_state": 4,
+        "pooling": "mean",
         "bst_heads": 2,
         "bst_layers": 1,
         "head_units": [8],
@@ -157,7 +161,10 @@ def _static_models() -> list[ModelSpec]:
         paper="jhchoi91066/CTR_research models/mdaf (Mamba-DCN with Adaptive Fusion); DCNv3: Li "
         "et al. 2024; Mamba4Rec: Liu et al. 2024; BST: Chen et al. 2019",
         presets={
-            "tiny": Preset(model=tiny, description="Mamba branch, everything 4-8 wide, for tests."),
+            "tiny": Preset(
+                model=tiny,
+                description="Mamba branch, everything 4-8 wide, no dropout, mean pooling, for tests.",
+            ),
             "tiny-bst": Preset(
                 model={**tiny, "seq_branch": "bst"}, description="tiny with the BST branch."
             ),
