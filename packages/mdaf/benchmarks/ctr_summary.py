@@ -4,8 +4,9 @@
         --bench DIR [DIR ...] --baselines results/ctr-movielens-100k-3seeds/results.json \\
         --out packages/mdaf/results/ctr-movielens-100k
 
-Reads each bench folder's ``results.json`` (and, for MDAF cells, the run's ``metrics.jsonl`` for
-the validation gate at the best epoch), and writes ``summary.json`` (records for
+Reads each bench folder's ``results.json`` (and, for MDAF cells, the run's ``metrics.jsonl``,
+or its copy ``epochs/<run>.metrics.jsonl`` in the folder, for the validation gate at the best
+epoch), and writes ``summary.json`` (records for
 ``scripts/check_results.py``) and ``summary.md``. Mean ± std over seeds (std with ddof 1).
 The "best branch" of an MDAF recipe is the branch with the higher mean validation AUC (so the
 comparison selects on validation); the paired difference is per seed, test metrics.
@@ -39,10 +40,10 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def gate_at_best(cell: dict[str, Any], bench_dir: Path) -> dict[str, float] | None:
     """The validation gate statistics of the cell's best epoch (None without them)."""
-    run_dir = Path(cell["run_dir"])
-    if not run_dir.is_dir():
-        run_dir = bench_dir / "runs" / run_dir.name
-    path = run_dir / "metrics.jsonl"
+    name = Path(cell["run_dir"]).name
+    path = bench_dir / "epochs" / f"{name}.metrics.jsonl"  # the committed copy
+    if not path.exists():
+        path = Path(cell["run_dir"]) / "metrics.jsonl"
     if not path.exists():
         return None
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
