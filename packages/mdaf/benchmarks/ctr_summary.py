@@ -126,9 +126,10 @@ def main() -> None:
         if mdaf not in by_model or not have:
             continue
         best = max(have, key=lambda b: val_auc[b])
-        comparisons.append(
-            {**paired(by_model[mdaf], by_model[best], mdaf, best), "selected_on": "val AUC"}
-        )
+        for b in sorted(have, key=lambda b: b != best):  # the best branch first
+            comparisons.append(
+                {**paired(by_model[mdaf], by_model[b], mdaf, b), "best_branch": b == best}
+            )
     gate_records = []
     for model, rows in sorted(gates.items()):
         rows.sort(key=lambda r: r["seed"])
@@ -153,12 +154,12 @@ def main() -> None:
         )
     lines += [
         "",
-        "| MDAF - best branch (on val AUC) | seeds | Δ test AUC | Δ gAUC | Δ log loss | AUC wins |",
+        "| MDAF - branch (* = best branch on val AUC) | seeds | Δ test AUC | Δ gAUC | Δ log loss | AUC wins |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for c in comparisons:
         lines.append(
-            f"| {c['comparison']} | {len(c['seeds'])} | {fmt(c['auc_diff_mean'], c['auc_diff_std'])} | "
+            f"| {c['comparison']}{' *' if c['best_branch'] else ''} | {len(c['seeds'])} | {fmt(c['auc_diff_mean'], c['auc_diff_std'])} | "
             f"{fmt(c['gauc_diff_mean'], c['gauc_diff_std'])} | "
             f"{fmt(c['logloss_diff_mean'], c['logloss_diff_std'])} | {c['auc_wins']}/{len(c['seeds'])} |"
         )
