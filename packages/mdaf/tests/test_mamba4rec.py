@@ -194,3 +194,8 @@ def test_the_branch_on_cuda_matches_the_cpu_reference():
         b.layers[0].mamba.impl = b.layers[1].mamba.impl = "auto"
         got = b({k: v.cuda() for k, v in x.items()})
     torch.testing.assert_close(got.double().cpu(), ref, atol=1e-4, rtol=1e-4)
+
+
+def test_a_schema_without_a_history_is_a_clear_error():
+    with pytest.raises(ValueError, match="data.processor.sequences"):
+        Mamba4RecCTR(Mamba4RecConfig(**{**SCHEMA, "sequence_fields": {}}))
