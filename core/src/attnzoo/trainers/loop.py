@@ -210,12 +210,12 @@ class _Training:
         elapsed = time.perf_counter() - t0
         probs, labels = engine.validation_probabilities()
         val = compute_metrics(cfg.metrics, labels, probs, groups=self._validation_groups(labels))
-        val.update(summarise(getattr(engine, "validation_summaries", None)))
         improved = self.stopper.update(val[cfg.monitor], epoch)
         if self.plateau is not None:
             factor = self.plateau.step(val[cfg.monitor])
             if factor != 1.0:
                 engine.scale_learning_rate(factor)
+        val.update(summarise(getattr(engine, "validation_summaries", None)))  # epoch_summaries
         row = epoch_row(stats, val, engine.learning_rate(), elapsed, self.progress, improved)
         if engine.is_main:
             if improved:
