@@ -232,17 +232,6 @@ class _Training:
         self.done = self.reason is not None
 
 
-def summarise(values: dict[str, np.ndarray] | None) -> dict[str, float]:
-    """``name_mean``, ``name_std``, ``name_min``, ``name_max`` of each per-example validation
-    output a model lists in its ``epoch_summaries`` (e.g. MDAF's fusion gate)."""
-    out: dict[str, float] = {}
-    for name, v in (values or {}).items():
-        if v.size:
-            stats = {"mean": v.mean(), "std": v.std(), "min": v.min(), "max": v.max()}
-            out.update({f"{name}_{k}": float(x) for k, x in stats.items()})
-    return out
-
-
 def epoch_row(
     stats: EpochStats,
     val: dict[str, float],
@@ -287,3 +276,14 @@ def _resume(run: Any, engine: Engine, stopper: Any, plateau: Plateau | None) -> 
         "Resuming %s at epoch %d, step %d.", run.dir, progress["epoch"], progress["step_in_epoch"]
     )
     return progress
+
+
+def summarise(values: dict[str, np.ndarray] | None) -> dict[str, float]:
+    """``name_mean``, ``name_std``, ``name_min``, ``name_max`` of each per-example validation
+    output a model lists in its ``epoch_summaries`` (e.g. MDAF's fusion gate)."""
+    out: dict[str, float] = {}
+    for name, v in (values or {}).items():
+        if v.size:
+            stats = {"mean": v.mean(), "std": v.std(), "min": v.min(), "max": v.max()}
+            out.update({f"{name}_{k}": float(x) for k, x in stats.items()})
+    return out
