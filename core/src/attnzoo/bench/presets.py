@@ -126,6 +126,8 @@ FULL = BenchPreset(
 # for every cell: it does not depend on the seed), one budget for all: histories of the last
 # 20 events, 8-wide embeddings, batches of 2048 at Adam 2e-3, at most 4 epochs, stopping when
 # validation AUC stops improving; the test split is evaluated once, at the best epoch.
+_SMALL_MAMBA = ("model.embedding_dim=8", "model.d_model=16", "model.d_state=8")
+
 CTR = BenchPreset(
     name="ctr",
     description="every installed CTR model on movielens-100k (per-user temporal split), one "
@@ -151,6 +153,15 @@ CTR = BenchPreset(
                     "model.hidden_units=[200,80]",
                 ),
             ),
+        ),
+        "dcnv3": (Recipe("dcnv3", ("model.embedding_dim=8",)),),
+        # Mamba at width 16 (the 2 x 8 event width) with state 8: the sequential CPU scan at
+        # Mamba4Rec's 64 x 32 takes about a minute per batch of 2048 on 2 shared cores
+        "mamba4rec": (Recipe("mamba4rec", _SMALL_MAMBA),),
+        "bst": (Recipe("bst", ("model.embedding_dim=8",)),),
+        "mdaf": (
+            Recipe("mdaf.mamba", _SMALL_MAMBA),
+            Recipe("mdaf.bst", ("model.embedding_dim=8",)),
         ),
     },
     generic=(),

@@ -218,6 +218,7 @@ class _Training:
             factor = self.plateau.step(val[cfg.monitor])
             if factor != 1.0:
                 engine.scale_learning_rate(factor)
+        val.update(summarise(getattr(engine, "validation_summaries", None)))  # epoch_summaries
         row = epoch_row(stats, val, engine.learning_rate(), elapsed, self.progress, improved)
         if engine.is_main:
             if improved:
@@ -289,3 +290,14 @@ def _resume(run: Any, engine: Engine, stopper: Any, plateau: Plateau | None) -> 
         "Resuming %s at epoch %d, step %d.", run.dir, progress["epoch"], progress["step_in_epoch"]
     )
     return progress
+
+
+def summarise(values: dict[str, np.ndarray] | None) -> dict[str, float]:
+    """``name_mean``, ``name_std``, ``name_min``, ``name_max`` of each per-example validation
+    output a model lists in its ``epoch_summaries`` (e.g. MDAF's fusion gate)."""
+    out: dict[str, float] = {}
+    for name, v in (values or {}).items():
+        if v.size:
+            stats = {"mean": v.mean(), "std": v.std(), "min": v.min(), "max": v.max()}
+            out.update({f"{name}_{k}": float(x) for k, x in stats.items()})
+    return out

@@ -185,15 +185,22 @@ class TorchEngine:
         )
         model.eval()
         probs, labels = [], []
+        names = list(getattr(self.model_to_save(), "epoch_summaries", {}))
+        extra: dict[str, list[np.ndarray]] = {n: [] for n in names}
         with torch.no_grad():
             for batch in _shard(acc, loader):
                 y = batch.pop("labels")
                 with acc.autocast():
-                    p = probabilities(model(**batch)["logits"])
+                    outputs = model(**batch)
+                    p = probabilities(outputs["logits"])
                 p, y = acc.gather_for_metrics((p, y))
                 probs.append(p.float().cpu().numpy())
                 labels.append(y.cpu().numpy())
+                for n in names:
+                    extra[n].append(acc.gather_for_metrics(outputs[n]).float().cpu().numpy())
         model.train()
+        #: per-example values the model names in ``epoch_summaries``, for the loop's metrics row
+        self.validation_summaries = {n: np.concatenate(v).reshape(-1) for n, v in extra.items()}
         return np.concatenate(probs), np.concatenate(labels)
 
     def save_state(self, directory: Path) -> dict[str, Any]:
