@@ -53,9 +53,9 @@ def echo_json(obj: Any) -> None:
 
 
 def _register_builtin_commands() -> None:
-    from attnzoo.cli import bench, listing, running
+    from attnzoo.cli import bench, export, listing, running
 
-    for module in (listing, running, bench):
+    for module in (listing, running, bench, export):
         for command in module.COMMANDS:
             cli.add_command(command)
 

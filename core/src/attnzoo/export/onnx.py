@@ -78,16 +78,18 @@ def export_onnx(
                 dynamo=True,
                 input_names=names,
                 output_names=["logits"],
-                dynamic_shapes=dynamic,
+                dynamic_shapes=(dynamic,),  # one entry: the wrapper's *inputs
                 opset_version=opset,
                 external_data=False,
                 optimize=True,
                 verbose=False,
             )
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        root = exc.__cause__ or exc
+        lines = str(root).strip().splitlines()
+        first = lines[0] if lines else type(root).__name__
         raise ExportError(
-            f"torch.onnx could not export {loaded.name!r}: {type(exc).__name__}: {first[:300]}. "
+            f"torch.onnx could not export {loaded.name!r}: {type(root).__name__}: {first[:300]}. "
             "A model exports when its eval forward is traceable: no Python loops over data-"
             "dependent lengths and no custom autograd Function that the exporter cannot see "
             "through; give it an eval/export path made of standard ops (as diffusion's "
