@@ -37,9 +37,14 @@ def export_litert(
         out = model(dict(zip(names, inputs, strict=True)), training=False)
         return {"logits": out["logits"] if isinstance(out, dict) else out}
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [serve.get_concrete_function()], model
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
     )
+
+    # every variable becomes a constant: a resource variable left in the flatbuffer is read
+    # uninitialised by the interpreter (NaN logits)
+    frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     info: dict[str, Any] = {"quantization": None}
     if quantize == "int8":
