@@ -66,8 +66,18 @@ def train(model: str, workdir: Path) -> Path:
         return run_dir
     sets = [f"--set={s}" for s in recipe_sets(model)]
     proc = attnzoo_cli(
-        "train", "--model", model, "--dataset", "bbc-news", *sets, "--set=train.progress=false",
-        "--out", str(workdir), "--name", run_dir.name, "--overwrite",
+        "train",
+        "--model",
+        model,
+        "--dataset",
+        "bbc-news",
+        *sets,
+        "--set=train.progress=false",
+        "--out",
+        str(workdir),
+        "--name",
+        run_dir.name,
+        "--overwrite",
     )
     if proc.returncode:
         raise RuntimeError(f"training {model} failed:\n{proc.stderr[-3000:]}")
@@ -92,7 +102,9 @@ def measure(kind: str, path: Path, n: int) -> dict[str, Any]:
     """Run in a subprocess: load, time n single-example predictions, report peak RSS."""
     proc = subprocess.run(
         [sys.executable, __file__, "--measure", kind, str(path), "--n", str(n)],
-        capture_output=True, text=True, env={**os.environ, **THREAD_ENV},
+        capture_output=True,
+        text=True,
+        env={**os.environ, **THREAD_ENV},
     )
     if proc.returncode:
         return {"error": (proc.stderr.strip().splitlines() or ["measure failed"])[-1]}
@@ -114,7 +126,11 @@ def _measure_here(kind: str, path: Path, n: int) -> None:
 
         torch.set_num_threads(1)
     load_s = time.perf_counter() - t0
-    run_dir = path if kind == "original" else Path(json.loads((path / "export.json").read_text())["source_run"])
+    run_dir = (
+        path
+        if kind == "original"
+        else Path(json.loads((path / "export.json").read_text())["source_run"])
+    )
     cfg, ds = run_test_split(run_dir)
     texts = list(ds.splits["test"][ds.text_column][:n])
     enc = loaded.processor.from_records(texts)
@@ -127,15 +143,19 @@ def _measure_here(kind: str, path: Path, n: int) -> None:
         loaded.backend.predict_proba(loaded.model, [b])
         times.append(time.perf_counter() - t)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({
-        "latency_median_s": statistics.median(times),
-        "latency_p90_s": sorted(times)[int(0.9 * (len(times) - 1))],
-        "n": len(times),
-        "load_s": load_s,
-        "peak_rss_bytes": peak,
-        "torch_imported": "torch" in sys.modules,
-        "tensorflow_imported": "tensorflow" in sys.modules,
-    }))
+    print(
+        json.dumps(
+            {
+                "latency_median_s": statistics.median(times),
+                "latency_p90_s": sorted(times)[int(0.9 * (len(times) - 1))],
+                "n": len(times),
+                "load_s": load_s,
+                "peak_rss_bytes": peak,
+                "torch_imported": "torch" in sys.modules,
+                "tensorflow_imported": "tensorflow" in sys.modules,
+            }
+        )
+    )
 
 
 def bench_model(model: str, workdir: Path, n: int) -> dict[str, Any]:
@@ -167,12 +187,24 @@ def bench_model(model: str, workdir: Path, n: int) -> dict[str, Any]:
         res = measure("export", export_dir, n)
         row[key] = {
             "file_bytes": model_file.stat().st_size,
-            "verification": {k: rep.get(k) for k in ("passed", "check", "max_abs_diff_probability", "label_agreement", "metrics_delta", "num_examples")},
+            "verification": {
+                k: rep.get(k)
+                for k in (
+                    "passed",
+                    "check",
+                    "max_abs_diff_probability",
+                    "label_agreement",
+                    "metrics_delta",
+                    "num_examples",
+                )
+            },
             **res,
         }
         reports = DEFAULT_OUT.parent / "export_reports"
         reports.mkdir(parents=True, exist_ok=True)
-        (reports / f"{model.replace('.', '-')}-{fmt}-{key}.json").write_text(json.dumps(rep, indent=2) + "\n")
+        (reports / f"{model.replace('.', '-')}-{fmt}-{key}.json").write_text(
+            json.dumps(rep, indent=2) + "\n"
+        )
     row["seconds"] = time.perf_counter() - t0
     return row
 
@@ -185,21 +217,35 @@ def table_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
         if "error" in r:
             continue
         size = row["weights_bytes"] if key == "original" else r.get("file_bytes")
-        acc_delta = None if key != "int8" else (r.get("verification") or {}).get("metrics_delta", {}).get("accuracy")
-        out.append({
-            "model": row["model"],
-            "variant": f"{row['framework']} original" if key == "original" else f"{row['format']} {key}",
-            "size_mb": round(size / 1e6, 2) if size else None,
-            "latency_ms": round(1e3 * r["latency_median_s"], 2) if "latency_median_s" in r else None,
-            "peak_rss_mb": round(r["peak_rss_bytes"] / 1e6) if "peak_rss_bytes" in r else None,
-            "max_abs_diff_probability": (r.get("verification") or {}).get("max_abs_diff_probability"),
-            "accuracy_delta_points": None if acc_delta is None else round(100 * acc_delta, 2),
-        })
+        acc_delta = (
+            None
+            if key != "int8"
+            else (r.get("verification") or {}).get("metrics_delta", {}).get("accuracy")
+        )
+        out.append(
+            {
+                "model": row["model"],
+                "variant": f"{row['framework']} original"
+                if key == "original"
+                else f"{row['format']} {key}",
+                "size_mb": round(size / 1e6, 2) if size else None,
+                "latency_ms": round(1e3 * r["latency_median_s"], 2)
+                if "latency_median_s" in r
+                else None,
+                "peak_rss_mb": round(r["peak_rss_bytes"] / 1e6) if "peak_rss_bytes" in r else None,
+                "max_abs_diff_probability": (r.get("verification") or {}).get(
+                    "max_abs_diff_probability"
+                ),
+                "accuracy_delta_points": None if acc_delta is None else round(100 * acc_delta, 2),
+            }
+        )
     return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--models", nargs="+", default=MODELS)
     ap.add_argument("--workdir", type=Path, default=Path("runs/export-bench"))
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)

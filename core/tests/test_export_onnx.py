@@ -15,12 +15,13 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
-import attnzoo  # noqa: E402
-from attnzoo.errors import AttnzooError, CheckpointError  # noqa: E402
-from attnzoo.export import export_run, is_export_dir, load_export  # noqa: E402
-from attnzoo.export.manifest import MANIFEST_FILE, sha256_file  # noqa: E402
-from attnzoo.export.verify import compare  # noqa: E402
-from export_helpers import register_plugin, train_tiny  # noqa: E402
+from export_helpers import register_plugin, train_tiny
+
+import attnzoo
+from attnzoo.errors import AttnzooError, CheckpointError
+from attnzoo.export import export_run, is_export_dir, load_export
+from attnzoo.export.manifest import MANIFEST_FILE, sha256_file
+from attnzoo.export.verify import compare
 
 TEXTS = ["the match ended in a late goal", "shares fell as markets opened", "a new phone chip"]
 MODELS = ["tiny", "transformer.tiny", "diffusion.tiny"]
@@ -30,8 +31,9 @@ INT8_TINY_TOLERANCE = 0.12
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """model -> (run folder, fp32 export, int8 export, their reports); trained once per module."""
-    import attnzoo.plugins as plugins
     import tinymodels
+
+    import attnzoo.plugins as plugins
 
     out = {}
     for model in MODELS:
@@ -93,8 +95,18 @@ def test_manifest_records_inputs_opset_and_checksums(case):
     assert m["source_run"] == str(run.resolve())
     assert m["verification"]["passed"] is True
     names = {p.name for p in fp32.directory.iterdir()} - {MANIFEST_FILE}
-    assert set(m["files"]) == names >= {"model.onnx", "processor.json", "tokenizer.json",
-                                        "attnzoo.json", "config.json", "verification.json"}
+    assert (
+        set(m["files"])
+        == names
+        >= {
+            "model.onnx",
+            "processor.json",
+            "tokenizer.json",
+            "attnzoo.json",
+            "config.json",
+            "verification.json",
+        }
+    )
     for name, digest in m["files"].items():
         assert sha256_file(fp32.directory / name) == digest
 
@@ -182,8 +194,11 @@ def test_manifest_naming_a_path_outside_the_folder_is_refused(tiny_copy):
 
 @pytest.mark.parametrize(
     "content, message",
-    [("{not json", "not JSON"), ('{"format": "other/1"}', "not an attnzoo export manifest"),
-     ('{"format": "attnzoo-export/1"}', "lacks")],
+    [
+        ("{not json", "not JSON"),
+        ('{"format": "other/1"}', "not an attnzoo export manifest"),
+        ('{"format": "attnzoo-export/1"}', "lacks"),
+    ],
 )
 def test_odd_manifest_gives_a_clear_error(tiny_copy, content, message):
     (tiny_copy / MANIFEST_FILE).write_text(content)
@@ -226,8 +241,9 @@ def test_compare_fails_beyond_the_tolerances():
     flipped[2] = [0.6, 0.4]  # one of four wrong: 25 points down
     q = compare(ref, flipped, labels, metrics=["accuracy"], quantization="int8-dynamic")
     assert not q["passed"] and q["metrics_delta"]["accuracy"] == -0.25
-    assert compare(ref, flipped, labels, metrics=["accuracy"], quantization="int8",
-                   tolerance=0.3)["passed"]
+    assert compare(ref, flipped, labels, metrics=["accuracy"], quantization="int8", tolerance=0.3)[
+        "passed"
+    ]
 
 
 # ---------------------------------------------------------------------- CLI
@@ -242,7 +258,7 @@ def test_cli_export_and_predict_and_failed_verification(exported, tmp_path, monk
     out = tmp_path / "cli-export"
     res = CliRunner().invoke(cli, ["export", str(run), "--out", str(out), "--json"])
     assert res.exit_code == 0, res.output
-    report = json.loads(res.stdout[res.stdout.index("{"):])
+    report = json.loads(res.stdout[res.stdout.index("{") :])
     assert report["passed"] and report["export_dir"] == str(out)
     res = CliRunner().invoke(cli, ["predict", str(out), *TEXTS])
     assert res.exit_code == 0, res.output
@@ -283,7 +299,9 @@ def test_wrong_format_and_unexportable_model_say_why(exported, monkeypatch):
         lambda self: "its scan is a Python loop; set model.scan=chunked",
         raising=False,
     )
-    with pytest.raises(ExportError, match="cannot be exported to ONNX: its scan .*model.scan=chunked"):
+    with pytest.raises(
+        ExportError, match="cannot be exported to ONNX: its scan .*model.scan=chunked"
+    ):
         export_run(run, "onnx", out=run / "exports" / "blocked")
 
 

@@ -74,22 +74,28 @@ def export(
             sys.exit(1)
     if as_json:
         return echo_json({"export_dir": str(result.directory), **result.report})
-    _print_report(result, console)
+    _print_report(result)
 
 
-def _print_report(result: Any, console: Any) -> None:
+def _print_report(result: Any) -> None:
+    from rich.console import Console
     from rich.table import Table
 
     r, m = result.report, result.manifest
-    table = Table(title=f"{m['model']} -> {m['export_format']} ({m.get('quantization') or 'fp32'})",
-                  title_justify="left")
+    table = Table(
+        title=f"{m['model']} -> {m['export_format']} ({m.get('quantization') or 'fp32'})",
+        title_justify="left",
+    )
     table.add_column("check")
     table.add_column("value", justify="right")
     table.add_row("test examples", str(r["num_examples"]))
     table.add_row("max |delta probability|", f"{r['max_abs_diff_probability']:.3g}")
     table.add_row("label agreement", f"{r['label_agreement']:.4f}")
     for k, v in r["metrics_delta"].items():
-        table.add_row(f"{k} original / export", f"{r['metrics_original'][k]:.4f} / {r['metrics_export'][k]:.4f} ({v:+.4f})")
+        table.add_row(
+            f"{k} original / export",
+            f"{r['metrics_original'][k]:.4f} / {r['metrics_export'][k]:.4f} ({v:+.4f})",
+        )
     table.add_row("verdict", f"passed: {r['check']}")
     Console().print(table)
     size = (result.directory / m["model_file"]).stat().st_size

@@ -27,8 +27,11 @@ def export_litert(
     model = loaded.model
     text = loaded.processor.kind == "text"
     specs = [
-        tf.TensorSpec([1, None, *v.shape[2:]] if text and v.ndim >= 2 else [1, *v.shape[1:]],
-                      tf.as_dtype(v.dtype), name=n)
+        tf.TensorSpec(
+            [1, None, *v.shape[2:]] if text and v.ndim >= 2 else [1, *v.shape[1:]],
+            tf.as_dtype(v.dtype),
+            name=n,
+        )
         for n, v in sample.items()
     ]
 
@@ -65,8 +68,13 @@ def export_litert(
         ) from exc
     path.write_bytes(flatbuffer)
     inputs = [
-        {"name": n, "dtype": str(v.dtype),
-         "shape": [1, "sequence", *map(int, v.shape[2:])] if text and v.ndim >= 2 else [1, *map(int, v.shape[1:])]}
+        {
+            "name": n,
+            "dtype": str(v.dtype),
+            "shape": [1, "sequence", *map(int, v.shape[2:])]
+            if text and v.ndim >= 2
+            else [1, *map(int, v.shape[1:])],
+        }
         for n, v in sample.items()
     ]
     return {

@@ -97,7 +97,9 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     for name in files:
         _plain_name(name, path)
     if _plain_name(manifest["model_file"], path) not in files:
-        raise CheckpointError(f"{path} has no checksum for its model file {manifest['model_file']!r}.")
+        raise CheckpointError(
+            f"{path} has no checksum for its model file {manifest['model_file']!r}."
+        )
     for name in files:
         if not (directory / name).is_file():
             raise CheckpointError(

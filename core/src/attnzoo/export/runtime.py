@@ -215,4 +215,6 @@ def load_export(
             f"folder is incomplete (see {MANIFEST_FILE})."
         )
     meta = {**meta, "export": {k: manifest.get(k) for k in ("export_format", "quantization")}}
-    return LoadedModel(runner, str(meta.get("model", "")), config, meta, processor, ExportBackend(fmt))
+    return LoadedModel(
+        runner, str(meta.get("model", "")), config, meta, processor, ExportBackend(fmt)
+    )

@@ -57,7 +57,7 @@ def compare(
     expo = compute_metrics(metrics, labels, exported, groups=groups)
     delta = {k: float(expo[k] - orig[k]) for k in orig}
     report: dict[str, Any] = {
-        "num_examples": int(len(labels)),
+        "num_examples": len(labels),
         "max_abs_diff_probability": float(diff.max()) if diff.size else 0.0,
         "mean_abs_diff_probability": float(diff.mean()) if diff.size else 0.0,
         "label_agreement": agree,
@@ -69,9 +69,7 @@ def compare(
     if quantization:
         key = "accuracy" if "accuracy" in orig else monitor
         drop = -delta[key] if key in delta else float("nan")
-        report.update(
-            check=f"{key} drop <= {tol}", tolerance=tol, passed=bool(drop <= tol + 1e-12)
-        )
+        report.update(check=f"{key} drop <= {tol}", tolerance=tol, passed=bool(drop <= tol + 1e-12))
         report["reason"] = (
             f"{key} changed by {delta.get(key, float('nan')):+.4f} (allowed drop {tol})"
         )
