@@ -70,7 +70,8 @@ def export(
                 step=step,
             )
         except VerificationFailed as exc:
-            console.print(f"[red]Verification failed[/red]: {exc}")
+            status.stop()
+            click.echo(f"Verification failed: {exc}", err=True)  # unwrapped: paths stay whole
             sys.exit(1)
     if as_json:
         return echo_json({"export_dir": str(result.directory), **result.report})
