@@ -40,6 +40,10 @@ THREAD_ENV = {
 }
 
 
+#: at most this many epochs per run (``--max-epochs``; None: the recipe's own)
+MAX_EPOCHS: int | None = None
+
+
 def recipe_sets(model: str) -> list[str]:
     from attnzoo.bench.presets import QUICK
 
@@ -50,7 +54,15 @@ def recipe_sets(model: str) -> list[str]:
         sets += list(recipes[0].sets)
     else:
         sets += list(QUICK.generic)
-    return sets + EXTRA_SETS.get(model, [])
+    sets += EXTRA_SETS.get(model, [])
+    if MAX_EPOCHS is not None:
+        sets = [
+            f"train.epochs={min(int(s.split('=')[1]), MAX_EPOCHS)}"
+            if s.startswith("train.epochs=")
+            else s
+            for s in sets
+        ]
+    return sets
 
 
 def attnzoo_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -242,6 +254,24 @@ def table_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def markdown(paths: list[Path]) -> str:
+    """The docs/export.md table from one or more result files."""
+    lines = [
+        "| model | variant | file MB | latency ms (median, batch 1) | peak RSS MB | max abs delta p | int8 accuracy delta (points) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    fmt = lambda v, f: "" if v is None else f.format(v)  # noqa: E731
+    for path in paths:
+        for r in json.loads(path.read_text())["rows"]:
+            lines.append(
+                f"| {r['model']} | {r['variant']} | {fmt(r['size_mb'], '{:.2f}')} | "
+                f"{fmt(r['latency_ms'], '{:.2f}')} | {fmt(r['peak_rss_mb'], '{:,}')} | "
+                f"{fmt(r['max_abs_diff_probability'], '{:.1e}')} | "
+                f"{fmt(r['accuracy_delta_points'], '{:+.2f}')} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -250,10 +280,16 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("runs/export-bench"))
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--max-epochs", type=int, help="cap every recipe's epochs (a shorter budget)")
+    ap.add_argument("--markdown", nargs="+", type=Path, help="print the table of these result files")
     ap.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.markdown:
+        return print(markdown(args.markdown))
     if args.measure:
         return _measure_here(args.measure[0], Path(args.measure[1]), args.n)
+    global MAX_EPOCHS
+    MAX_EPOCHS = args.max_epochs
     args.workdir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
         "command": "python core/benchmarks/export_bench.py " + " ".join(sys.argv[1:]),
