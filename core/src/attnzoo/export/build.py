@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from attnzoo.errors import CheckpointError, ConfigError
+from attnzoo.errors import ConfigError
 from attnzoo.export.manifest import MODEL_FILES, write_manifest
 from attnzoo.export.onnx import ExportError
 from attnzoo.suggest import did_you_mean
@@ -145,10 +145,7 @@ def export_run(
         result["manifest"] = write_manifest(tmp, {**fields, "verification": summary})
         result["report"] = report
 
-    try:
-        directory = atomic_dir(target, write)
-    except (ExportError, CheckpointError):
-        raise
+    directory = atomic_dir(target, write)
     report = result["report"]
     if not report.get("passed"):
         raise VerificationFailed(
