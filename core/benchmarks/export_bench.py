@@ -42,6 +42,8 @@ THREAD_ENV = {
 
 #: at most this many epochs per run (``--max-epochs``; None: the recipe's own)
 MAX_EPOCHS: int | None = None
+#: --set items added to every recipe (``--set``)
+EXTRA: list[str] = []
 
 
 def recipe_sets(model: str) -> list[str]:
@@ -54,7 +56,7 @@ def recipe_sets(model: str) -> list[str]:
         sets += list(recipes[0].sets)
     else:
         sets += list(QUICK.generic)
-    sets += EXTRA_SETS.get(model, [])
+    sets += EXTRA_SETS.get(model, []) + EXTRA
     if MAX_EPOCHS is not None:
         sets = [
             f"train.epochs={min(int(s.split('=')[1]), MAX_EPOCHS)}"
@@ -280,8 +282,13 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("runs/export-bench"))
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--n", type=int, default=100)
+    ap.add_argument(
+        "--set", dest="sets", action="append", default=[], help="--set item for every run"
+    )
     ap.add_argument("--max-epochs", type=int, help="cap every recipe's epochs (a shorter budget)")
-    ap.add_argument("--markdown", nargs="+", type=Path, help="print the table of these result files")
+    ap.add_argument(
+        "--markdown", nargs="+", type=Path, help="print the table of these result files"
+    )
     ap.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.markdown:
@@ -290,6 +297,7 @@ def main() -> None:
         return _measure_here(args.measure[0], Path(args.measure[1]), args.n)
     global MAX_EPOCHS
     MAX_EPOCHS = args.max_epochs
+    EXTRA.extend(args.sets)
     args.workdir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
         "command": "python core/benchmarks/export_bench.py " + " ".join(sys.argv[1:]),
