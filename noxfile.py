@@ -199,3 +199,35 @@ def bench(session: nox.Session) -> None:
     """`attnzoo bench quick` with every package installed (minutes; prints the leaderboard)."""
     sync(session, "--all-packages", "--all-extras")
     session.run("attnzoo", "bench", "quick", *session.posargs)
+
+
+# --- export (issue 18): an ONNX export predicts in a venv without torch -------------------
+# core's tests include the ONNX export tests, which need ONNX Runtime in the tests-core venv
+PACKAGES["core"][2].append("onnx")
+
+
+@nox.session(name="export-bare", python=PYTHON, default=False)
+def export_bare(session: nox.Session) -> None:
+    """Export diffusion.tiny to ONNX with the full env, then `attnzoo predict` it in a bare venv
+    holding only attnzoo-core[onnx] (torch must not import there) and compare with torch."""
+    sync(session, "--all-packages", "--all-extras")
+    work = Path(session.create_tmp())
+    script = str(ROOT / "core" / "tests" / "bare" / "export_bare.py")
+    session.run("python", script, "make", str(work), env=TEST_ENV)
+    wheels = work / "wheels"
+    session.run(
+        "uv",
+        "build",
+        "--package",
+        "attnzoo-core",
+        "--wheel",
+        "--out-dir",
+        str(wheels),
+        external=True,
+    )
+    venv = work / "bare"
+    session.run("uv", "venv", "--quiet", "--python", PYTHON, str(venv), external=True)
+    py = str(venv / "bin" / "python")
+    wheel = next(wheels.glob("attnzoo_core-*.whl"))
+    session.run("uv", "pip", "install", "--quiet", "--python", py, f"{wheel}[onnx]", external=True)
+    session.run(py, script, "compare", str(work), env=TEST_ENV, external=True)

@@ -443,7 +443,12 @@ def _mean_of(rows: list[dict[str, Any]], key: str) -> float | None:
 
 def _as_loaded(model_or_dir: Any) -> Any:
     from attnzoo.checkpoint import LoadedModel
+    from attnzoo.export.manifest import is_export_dir
 
+    if isinstance(model_or_dir, str | Path) and is_export_dir(model_or_dir):
+        from attnzoo.export.runtime import load_export  # ONNX Runtime / LiteRT, no torch
+
+        return load_export(model_or_dir)
     return model_or_dir if isinstance(model_or_dir, LoadedModel) else load_model(model_or_dir)
 
 

@@ -47,6 +47,7 @@ RUN_FOLDER_ENTRIES = frozenset(
         "state",
         "tokenizer.json",
         "processor.json",
+        "exports",  # attnzoo export's default output (stale once the run is retrained)
         "schema.json",
         LOCK_NAME,
     }

@@ -314,3 +314,38 @@ def test_seed_preset_decays_every_parameter_like_the_seed():
     assert presets["seed"]["train"] == {"decay_norm_and_bias": True}
     assert presets["seed"]["model"] == {"init_gain": 0.02}
     assert "decay_norm_and_bias" not in attnzoo.model_info("diffusion")["train_defaults"]
+
+
+# ---------------------------------------------------------------- export path
+def test_export_takes_the_reference_ops_and_matches_fused(monkeypatch):
+    """Under torch.export / torch.onnx the fused autograd Functions are bypassed (reference
+    ops, standard operators) and the logits are those of the fused eval forward."""
+    import attnzoo_diffusion.model as diffusion_model
+
+    model = make(fused=True).eval()
+    ids, mask = batch()
+    mask[1, 8:] = 0
+    with torch.no_grad():
+        fused = model(ids, mask)["logits"]
+    called = []
+    monkeypatch.setattr(_FusedStep, "apply", lambda *a: called.append(1) or 1 / 0)
+    monkeypatch.setattr(diffusion_model, "_exporting", lambda: True)
+    with torch.no_grad():
+        exported_path = model(ids, mask)["logits"]
+    assert not called
+    torch.testing.assert_close(exported_path, fused, rtol=0, atol=1e-5)
+
+
+def test_exporting_is_true_inside_torch_export():
+    from attnzoo_diffusion.model import _exporting
+
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(_exporting())
+            return x + 1
+
+    assert not _exporting()
+    torch.export.export(Probe(), (torch.ones(2),))
+    assert seen and all(seen)

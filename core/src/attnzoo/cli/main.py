@@ -53,9 +53,9 @@ def echo_json(obj: Any) -> None:
 
 
 def _register_builtin_commands() -> None:
-    from attnzoo.cli import bench, listing, running, tune
+    from attnzoo.cli import bench, export, listing, running, tune
 
-    for module in (listing, running, bench, tune):
+    for module in (listing, running, bench, export, tune):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -161,7 +161,9 @@ def evaluate(
 def predict(
     run_dir: Path, inputs: tuple[str, ...], input_file: Any, top_k: int | None, batch_size: int
 ) -> None:
-    """Predict for INPUTS (texts or image paths) or --input FILE; one JSON line per input, in order."""
+    """Predict for INPUTS (texts or image paths) or --input FILE; one JSON line per input, in order.
+
+    RUN_DIR is a run, model or export folder (`attnzoo export`: ONNX Runtime / LiteRT only)."""
     from attnzoo.api import predict as predict_inputs
 
     items: list[Any] = list(inputs)

@@ -204,6 +204,15 @@ class _FusedStep(torch.autograd.Function):
         )
 
 
+def _exporting() -> bool:
+    """True while ``torch.export`` / ``torch.onnx`` trace the model (``attnzoo export``).
+
+    The fused step's hand-written autograd Functions are a training-memory device; an export
+    takes the reference ops instead, which compute the same function with standard operators.
+    """
+    return bool(torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export())
+
+
 class DiffusionClassifier(nn.Module):
     """The seed's improved diffusion classifier; see the module docstring and the README."""
 
@@ -255,7 +264,7 @@ class DiffusionClassifier(nn.Module):
         circular = cfg.uses_circular_shift
         if mask is not None:
             h = h * mask
-        if not cfg.fused:
+        if not cfg.fused or _exporting():
             u = self.update_mlp(self._mix_reference(h, circular))
             return self.layer_norm(cfg.alpha * h + (1.0 - cfg.alpha) * u)
         if h.dtype == torch.float32 and not torch.is_autocast_enabled(h.device.type):

@@ -1,0 +1,57 @@
+"""Shared by the export tests: plugins registered by hand, tiny runs trained once per module."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+#: registered model name -> (plugin module, distribution) of the packages the export tests use
+PLUGINS = {
+    "transformer": ("attnzoo_baselines.plugin", "attnzoo-baselines"),
+    "diffusion": ("attnzoo_diffusion.plugin", "attnzoo-diffusion"),
+    "atrt": ("attnzoo_atrt.plugin", "attnzoo-atrt"),
+}
+
+
+def register_plugin(model: str) -> None:
+    """Register the package that provides ``model`` (core's tests load no entry points)."""
+    base = model.split(".")[0]
+    if base not in PLUGINS:
+        return
+    module, dist = PLUGINS[base]
+    plugin = pytest.importorskip(module)
+    import attnzoo.plugins as plugins
+
+    host = plugins.get_host()
+    if dist not in {i.distribution for i in host.plugins.values()}:
+        host.register(plugin, dist, dist)
+
+
+def train_tiny(model: str, root: Path, epochs: int = 1) -> Path:
+    """Train ``model`` for ``epochs`` on a small synthetic text set; the run folder."""
+    import attnzoo
+    from attnzoo.testing.data import make_text_dataset
+
+    register_plugin(model)
+    data = make_text_dataset(root / "data", n=90)
+    result = attnzoo.train(
+        {
+            "model": model,
+            "dataset": str(data),
+            "out_dir": str(root / "runs"),
+            "name": model.replace(".", "-"),
+            "data": {"tokenizer": {"vocab_size": 200, "min_frequency": 1}},
+            "train": {"epochs": epochs, "progress": False, "batch_size": 16},
+        }
+    )
+    return Path(result["run_dir"])
+
+
+def has_module(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
