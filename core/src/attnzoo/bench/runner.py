@@ -165,8 +165,8 @@ def run_matrix(
     plugins = forwarded_plugins()
     todo = [c for c in matrix.cells if not is_done(load_cell(out, c), retry_failed)]
     with _Progress(len(matrix.cells), len(matrix.cells) - len(todo), show_progress) as progress:
-        poll = {"on_poll": progress.refresh} if executor == "local" else {}
-        fn = partial(run_cell, out, plugins=plugins, timeout=cell_timeout, **poll)
+        poll = progress.refresh if executor == "local" else None
+        fn = partial(run_cell, out, plugins=plugins, timeout=cell_timeout, on_poll=poll)
         for record in run_cells(
             executor,
             todo,

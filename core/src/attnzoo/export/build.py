@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,8 @@ def export_run(
     """
     import attnzoo
     from attnzoo.checkpoint import find_model_dir
-    from attnzoo.export.verify import default_tolerance, verify_export
-    from attnzoo.io import atomic_dir, atomic_write_json
+    from attnzoo.export.verify import default_tolerance
+    from attnzoo.io import atomic_dir
 
     _check_choice(fmt, FORMATS, "export format")
     _check_choice(quantize, QUANTIZATIONS, "quantisation")
@@ -87,66 +87,15 @@ def export_run(
         )
     note("loading the run's model")
     loaded = attnzoo.load_model(run_dir)
-    framework = loaded.meta.get("framework")
-    if framework != FORMATS[fmt]:
-        other = [f for f, fw in FORMATS.items() if fw == framework]
-        raise ExportError(
-            f"{loaded.name!r} is a {framework} model; --format {fmt} exports {FORMATS[fmt]} models."
-            + (f" Use --format {other[0]}." if other else "")
-        )
+    _check_framework(loaded, fmt)
     model_dir = find_model_dir(run_dir)
     target = Path(out) if out is not None else default_out(run_dir, fmt, quantize)
     if target.resolve() == run_dir.resolve() or target.resolve() == model_dir.resolve():
         raise ConfigError(f"--out {target} would replace the run or model folder; pick another.")
-    tol = default_tolerance(quantize) if tolerance is None else float(tolerance)
-    result: dict[str, Any] = {}
-
-    def write(tmp: Path) -> None:
-        model_file = tmp / MODEL_FILES[fmt]
-        sample = _sample_batch(loaded)
-        note(f"exporting to {fmt}")
-        if fmt == "onnx":
-            from attnzoo.export.onnx import export_onnx, quantize_onnx_int8
-
-            fp32 = tmp / "fp32.onnx.tmp"
-            info = export_onnx(loaded, fp32, sample)
-            info["quantization"] = None
-            if quantize == "int8":
-                note("quantising to int8")
-                info.update(quantize_onnx_int8(fp32, model_file))
-                fp32.unlink()
-            else:
-                fp32.rename(model_file)
-        else:
-            from attnzoo.export.litert import export_litert
-
-            info = export_litert(loaded, model_file, sample, quantize=quantize)
-        for name in ("attnzoo.json", "config.json"):
-            shutil.copyfile(model_dir / name, tmp / name)
-        loaded.processor.save(tmp)
-        fields = {
-            "export_format": fmt,
-            "model_file": MODEL_FILES[fmt],
-            "model": loaded.name,
-            "framework": framework,
-            "source_run": str(run_dir.resolve()),
-            "task": loaded.meta.get("task"),
-            "input_kind": loaded.meta.get("input_kind"),
-            "labels": loaded.label_names,
-            **info,
-        }
-        write_manifest(tmp, {**fields, "verification": None})
-        note("verifying on the run's test split")
-        report = verify_export(
-            loaded, tmp, run_dir, quantization=quantize, tolerance=tol, batch_size=batch_size
-        )
-        atomic_write_json(tmp / VERIFICATION_FILE, report)
-        summary = {k: report.get(k) for k in ("passed", "check", "reason", "num_examples")}
-        result["manifest"] = write_manifest(tmp, {**fields, "verification": summary})
-        result["report"] = report
-
-    directory = atomic_dir(target, write)
-    report = result["report"]
+    job = _Job(loaded, run_dir, model_dir, fmt, quantize, batch_size, note)
+    job.tolerance = default_tolerance(quantize) if tolerance is None else float(tolerance)
+    directory = atomic_dir(target, job.write)
+    report = job.report
     if not report.get("passed"):
         raise VerificationFailed(
             f"The {fmt}{'-' + quantize if quantize else ''} export of {loaded.name!r} failed "
@@ -154,4 +103,87 @@ def export_run(
             f"The report is in {directory / VERIFICATION_FILE}; the folder is kept but "
             "`attnzoo predict` refuses it. Raise --tolerance to accept the difference."
         )
-    return ExportResult(directory, result["manifest"], report)
+    return ExportResult(directory, job.manifest, report)
+
+
+def _check_framework(loaded: Any, fmt: str) -> None:
+    framework = loaded.meta.get("framework")
+    if framework != FORMATS[fmt]:
+        other = [f for f, fw in FORMATS.items() if fw == framework]
+        raise ExportError(
+            f"{loaded.name!r} is a {framework} model; --format {fmt} exports {FORMATS[fmt]} models."
+            + (f" Use --format {other[0]}." if other else "")
+        )
+
+
+@dataclass
+class _Job:
+    """One export: writes the model file, the processor, the manifest and the verification."""
+
+    loaded: Any
+    run_dir: Path
+    model_dir: Path
+    fmt: str
+    quantize: str | None
+    batch_size: int
+    note: Callable[[str], None]
+    tolerance: float = 0.0
+    report: dict[str, Any] = field(default_factory=dict)
+    manifest: Any = None
+
+    def write(self, tmp: Path) -> None:
+        info = self._model_file(tmp)
+        for name in ("attnzoo.json", "config.json"):
+            shutil.copyfile(self.model_dir / name, tmp / name)
+        self.loaded.processor.save(tmp)
+        fields = {
+            "export_format": self.fmt,
+            "model_file": MODEL_FILES[self.fmt],
+            "model": self.loaded.name,
+            "framework": self.loaded.meta.get("framework"),
+            "source_run": str(self.run_dir.resolve()),
+            "task": self.loaded.meta.get("task"),
+            "input_kind": self.loaded.meta.get("input_kind"),
+            "labels": self.loaded.label_names,
+            **info,
+        }
+        self._verify(tmp, fields)
+
+    def _model_file(self, tmp: Path) -> dict[str, Any]:
+        model_file = tmp / MODEL_FILES[self.fmt]
+        sample = _sample_batch(self.loaded)
+        self.note(f"exporting to {self.fmt}")
+        if self.fmt != "onnx":
+            from attnzoo.export.litert import export_litert
+
+            return export_litert(self.loaded, model_file, sample, quantize=self.quantize)
+        from attnzoo.export.onnx import export_onnx, quantize_onnx_int8
+
+        fp32 = tmp / "fp32.onnx.tmp"
+        info = export_onnx(self.loaded, fp32, sample)
+        info["quantization"] = None
+        if self.quantize == "int8":
+            self.note("quantising to int8")
+            info.update(quantize_onnx_int8(fp32, model_file))
+            fp32.unlink()
+        else:
+            fp32.rename(model_file)
+        return info
+
+    def _verify(self, tmp: Path, fields: dict[str, Any]) -> None:
+        from attnzoo.export.verify import verify_export
+        from attnzoo.io import atomic_write_json
+
+        write_manifest(tmp, {**fields, "verification": None})
+        self.note("verifying on the run's test split")
+        self.report = verify_export(
+            self.loaded,
+            tmp,
+            self.run_dir,
+            quantization=self.quantize,
+            tolerance=self.tolerance,
+            batch_size=self.batch_size,
+        )
+        atomic_write_json(tmp / VERIFICATION_FILE, self.report)
+        summary = {k: self.report.get(k) for k in ("passed", "check", "reason", "num_examples")}
+        self.manifest = write_manifest(tmp, {**fields, "verification": summary})

@@ -47,25 +47,7 @@ def export_litert(
     # every variable becomes a constant: a resource variable left in the flatbuffer is read
     # uninitialised by the interpreter (NaN logits)
     frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    info: dict[str, Any] = {"quantization": None}
-    if quantize == "int8":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        info = {
-            "quantization": "int8-dynamic-range",
-            "quantizer": "tf.lite.TFLiteConverter, Optimize.DEFAULT without a representative "
-            "dataset (weights int8, activations float, quantised on the fly where kernels allow)",
-        }
-    try:
-        flatbuffer = converter.convert()
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ExportError(
-            f"TFLiteConverter could not convert {loaded.name!r}: {first[:300]}. Only TFLite "
-            "builtin ops run in the standalone interpreter; rewrite the ops it names with "
-            "builtin-friendly ones (tf.expand_dims instead of x[:, None] on free axes)."
-        ) from exc
+    flatbuffer, info = _convert(tf, frozen, model, loaded.name, quantize)
     path.write_bytes(flatbuffer)
     inputs = [
         {
@@ -85,3 +67,28 @@ def export_litert(
         "max_sequence_length": int(getattr(loaded.config, "max_seq_len", 0) or 0) or None,
         **info,
     }
+
+
+def _convert(
+    tf: Any, frozen: Any, model: Any, name: str, quantize: str | None
+) -> tuple[bytes, dict[str, Any]]:
+    """The TFLite flatbuffer of a frozen concrete function (builtin ops only), and its quantisation."""
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    info: dict[str, Any] = {"quantization": None}
+    if quantize == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        info = {
+            "quantization": "int8-dynamic-range",
+            "quantizer": "tf.lite.TFLiteConverter, Optimize.DEFAULT without a representative "
+            "dataset (weights int8, activations float, quantised on the fly where kernels allow)",
+        }
+    try:
+        return converter.convert(), info
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise ExportError(
+            f"TFLiteConverter could not convert {name!r}: {first[:300]}. Only TFLite "
+            "builtin ops run in the standalone interpreter; rewrite the ops it names with "
+            "builtin-friendly ones (tf.expand_dims instead of x[:, None] on free axes)."
+        ) from exc

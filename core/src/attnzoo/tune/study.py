@@ -96,7 +96,8 @@ def tune(
     folder = Path(tune_dir) if tune_dir else Path(cfg.out_dir) / f"tune-{cfg.name}"
     base = cfg.model_dump(mode="json", exclude_unset=True, exclude={"name", "out_dir"})
     _check_folder(folder, base, dims, seed, overwrite)
-    spec = {"run": base, "space": {k: d.model_dump(exclude_none=True) for k, d in dims.items()}}
+    spec: dict[str, Any] = {"run": base}
+    spec["space"] = {k: d.model_dump(exclude_none=True) for k, d in dims.items()}
     spec.update(space_source=source, trials=trials, seed=seed, monitor=f"val_{monitor}")
     atomic_write_text(
         folder / "tune.yaml", yaml.safe_dump({**spec, "direction": direction}, sort_keys=False)
