@@ -7,26 +7,24 @@ from pathlib import Path
 
 import pytest
 
-#: registered model name -> (plugin module, distribution) of the packages the export tests use
+#: registered model name -> the (plugin module, distribution) pairs it needs: the model's
+#: package and, for atrt, the TensorFlow engine's (attnzoo-keras registers the trainer)
 PLUGINS = {
-    "transformer": ("attnzoo_baselines.plugin", "attnzoo-baselines"),
-    "diffusion": ("attnzoo_diffusion.plugin", "attnzoo-diffusion"),
-    "atrt": ("attnzoo_atrt.plugin", "attnzoo-atrt"),
+    "transformer": [("attnzoo_baselines.plugin", "attnzoo-baselines")],
+    "diffusion": [("attnzoo_diffusion.plugin", "attnzoo-diffusion")],
+    "atrt": [("attnzoo_keras.plugin", "attnzoo-keras"), ("attnzoo_atrt.plugin", "attnzoo-atrt")],
 }
 
 
 def register_plugin(model: str) -> None:
-    """Register the package that provides ``model`` (core's tests load no entry points)."""
-    base = model.split(".")[0]
-    if base not in PLUGINS:
-        return
-    module, dist = PLUGINS[base]
-    plugin = pytest.importorskip(module)
+    """Register the packages that provide ``model`` (core's tests load no entry points)."""
     import attnzoo.plugins as plugins
 
-    host = plugins.get_host()
-    if dist not in {i.distribution for i in host.plugins.values()}:
-        host.register(plugin, dist, dist)
+    for module, dist in PLUGINS.get(model.split(".")[0], []):
+        plugin = pytest.importorskip(module)
+        host = plugins.get_host()
+        if dist not in {i.distribution for i in host.plugins.values()}:
+            host.register(plugin, dist, dist)
 
 
 def train_tiny(model: str, root: Path, epochs: int = 1) -> Path:
