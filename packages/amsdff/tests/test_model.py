@@ -169,7 +169,11 @@ def test_seed_recipe_is_the_default():
 def test_lr_groups_preset_trains_the_heads_at_100x_the_encoder_lr():
     from attnzoo.trainers.optim import param_groups
 
-    train = resolve_run_config(RunConfig(model="amsdff.lr-groups", dataset="unused.csv")).train
+    from attnzoo_amsdff.plugin import PRESETS
+
+    tiny = dict(PRESETS["tiny"].model)  # a random encoder: no packaged backbone needed
+    cfg = RunConfig(model="amsdff.lr-groups", dataset="unused.csv", model_args=tiny)
+    train = resolve_run_config(cfg).train
     model = attnzoo.create_model("amsdff.tiny", num_classes=3)
     lr_of = {id(p): g["lr"] for g in param_groups(model, train) for p in g["params"]}
     for name, p in model.named_parameters():
