@@ -168,7 +168,6 @@ def test_seed_recipe_is_the_default():
 
 def test_lr_groups_preset_trains_the_heads_at_100x_the_encoder_lr():
     from attnzoo.trainers.optim import param_groups
-
     from attnzoo_amsdff.plugin import PRESETS
 
     tiny = dict(PRESETS["tiny"].model)  # a random encoder: no packaged backbone needed
