@@ -30,7 +30,7 @@ PACKAGES = {
     "amsdff": ("attnzoo-amsdff", "packages/amsdff", []),
     "diffusion": ("attnzoo-diffusion", "packages/diffusion", []),
     "atrt": ("attnzoo-atrt", "packages/atrt", []),
-    "keras": ("attnzoo-keras", "packages/keras", []),
+    "tensorflow": ("attnzoo-tensorflow", "packages/tensorflow", []),
     "dsp": ("attnzoo-dsp", "packages/dsp", []),
     "mdaf": ("attnzoo-mdaf", "packages/mdaf", []),
     "baselines": ("attnzoo-baselines", "plugins/baselines", []),

@@ -51,7 +51,7 @@ def test_every_installed_plugin_loads():
         "attnzoo-baselines",
         "attnzoo-diffusion",
         "attnzoo-atrt",
-        "attnzoo-keras",
+        "attnzoo-tensorflow",
         "attnzoo-dsp",
         "attnzoo-amsdff",
     } <= names

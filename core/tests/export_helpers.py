@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 
 #: registered model name -> the (plugin module, distribution) pairs it needs: the model's
-#: package and, for atrt, the TensorFlow engine's (attnzoo-keras registers the trainer)
+#: package and, for atrt, the TensorFlow engine's (attnzoo-tensorflow registers the trainer)
 PLUGINS = {
     "transformer": [("attnzoo_baselines.plugin", "attnzoo-baselines")],
     "diffusion": [("attnzoo_diffusion.plugin", "attnzoo-diffusion")],
-    "atrt": [("attnzoo_keras.plugin", "attnzoo-keras"), ("attnzoo_atrt.plugin", "attnzoo-atrt")],
+    "atrt": [
+        ("attnzoo_tensorflow.plugin", "attnzoo-tensorflow"),
+        ("attnzoo_atrt.plugin", "attnzoo-atrt"),
+    ],
 }
 
 

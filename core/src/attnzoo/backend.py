@@ -2,7 +2,7 @@
 
 Core knows no framework. It hands a backend the run, the model and the prepared data, whose
 batches are dicts of numpy arrays (``input_ids``, ``attention_mask``, ``labels``), and asks it
-to fit, save, load and predict. Core ships the ``torch`` backend; attnzoo-keras ships
+to fit, save, load and predict. Core ships the ``torch`` backend; attnzoo-tensorflow ships
 ``tensorflow``.
 """
 

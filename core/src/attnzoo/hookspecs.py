@@ -49,7 +49,7 @@ def register_datasets(registry: Registrar) -> None:
 def register_trainers(registry: Registrar) -> None:
     """Register a training backend for one framework with ``registry.add(TrainerSpec(...))``.
 
-    Core registers ``torch``; attnzoo-keras registers ``tensorflow``.
+    Core registers ``torch``; attnzoo-tensorflow registers ``tensorflow``.
 
     :param registry: collects specs and attributes them to the calling plugin.
     """

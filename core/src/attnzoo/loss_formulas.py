@@ -2,7 +2,7 @@
 
 A formula is ``make(cfg) -> fn(ops, logits, labels)`` returning one value per example (B,),
 where ``ops`` is an engine's array namespace (see :class:`LossOps`). The torch engine
-(``attnzoo.losses``) averages over the batch; the Keras engine (``attnzoo_keras.losses``) lets
+(``attnzoo.losses``) averages over the batch; the Keras engine (``attnzoo_tensorflow.losses``) lets
 Keras average over the global batch; :func:`loss_from_probabilities` evaluates a loss on
 predictions with numpy (validation logs the configured loss beside cross-entropy).
 A plugin adds a loss with :func:`register_loss`, e.g. from

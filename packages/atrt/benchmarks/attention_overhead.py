@@ -16,7 +16,7 @@ import numpy as np
 
 from attnzoo_atrt.config import ATRTConfig
 from attnzoo_atrt.model import ATRTClassifier
-from attnzoo_keras.on_tensorflow import keras, tf
+from attnzoo_tensorflow.on_tensorflow import keras, tf
 
 
 def measure(attention: str, batch: int, length: int, repeats: int) -> float:

@@ -48,7 +48,7 @@ def test_registration_imports_no_framework():
         "assert 'atrt' in list_models(framework='tensorflow')\n"
         "info = model_info('atrt.summarization')\n"
         "assert info['presets']['base']['model'] == {'attention': 'plain'}\n"
-        "assert get_trainer_spec('tensorflow').factory == 'attnzoo_keras.backend:TensorFlowBackend'\n"
+        "assert get_trainer_spec('tensorflow').factory == 'attnzoo_tensorflow.backend:TensorFlowBackend'\n"
         "bad = [m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

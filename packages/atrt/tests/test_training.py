@@ -1,7 +1,7 @@
-"""ATRT trained by the ``tensorflow`` engine (attnzoo-keras) end to end: ``attnzoo.train`` on a
+"""ATRT trained by the ``tensorflow`` engine (attnzoo-tensorflow) end to end: ``attnzoo.train`` on a
 tiny dataset, evaluate / predict / load from the run folder, and the ``attnzoo train`` command
 as installed with attnzoo-atrt. The engine's own tests (resume, Ctrl-C, kill -9, losses) live
-in attnzoo-keras."""
+in attnzoo-tensorflow."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The sweep measures how a model's cost grows with sequence length, not a training
 AdamW at a fixed small learning rate and cross-entropy on the logits (or the model's own
 ``compute_loss``). A backend supplies the step with ``training_step(model, lr=..., loss=...,
 weight_decay=...)`` (see ``core/docs/engines.md``): the torch one is
-``attnzoo.trainers.torch_step``, the TensorFlow one ``attnzoo_keras.step``.
+``attnzoo.trainers.torch_step``, the TensorFlow one ``attnzoo_tensorflow.step``.
 """
 
 from __future__ import annotations

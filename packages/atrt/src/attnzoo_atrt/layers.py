@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from attnzoo_keras.on_tensorflow import keras, require_tensorflow_backend, tf
+from attnzoo_tensorflow.on_tensorflow import keras, require_tensorflow_backend, tf
 
 # Zone ids returned by :func:`zone_scales` (for tests and inspection).
 ZONE_PAD, ZONE_BASE, ZONE_MODERATE, ZONE_HIGH = -1, 0, 1, 2

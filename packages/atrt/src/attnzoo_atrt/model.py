@@ -25,7 +25,7 @@ from typing import Any
 
 from attnzoo_atrt.config import ATRTConfig
 from attnzoo_atrt.layers import EncoderBlock, sinusoidal_positions
-from attnzoo_keras.on_tensorflow import keras, tf
+from attnzoo_tensorflow.on_tensorflow import keras, tf
 
 
 class ATRTClassifier(keras.Model):

@@ -1,6 +1,6 @@
 """attnzoo plugin of attnzoo-atrt: the ``atrt`` model.
 
-The ``tensorflow`` trainer it trains with comes from attnzoo-keras (a dependency, with its own
+The ``tensorflow`` trainer it trains with comes from attnzoo-tensorflow (a dependency, with its own
 plugin). Imports neither tensorflow nor keras: specs name their code as import strings, so
 listing models stays fast.
 """

@@ -1,7 +1,7 @@
 """Keras 3 on the TensorFlow backend, imported without changing the caller's environment.
 
 Every module of a Keras model package (and of this engine) takes Keras and TensorFlow from
-here: ``from attnzoo_keras.on_tensorflow import keras, tf``.
+here: ``from attnzoo_tensorflow.on_tensorflow import keras, tf``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _import_keras_on_tensorflow() -> tuple[Any, Any]:
 keras, tf = _import_keras_on_tensorflow()
 
 
-def require_tensorflow_backend(who: str = "attnzoo-keras") -> None:
+def require_tensorflow_backend(who: str = "attnzoo-tensorflow") -> None:
     """Raise a clear error when Keras was loaded on another backend.
 
     Called when a model is built (by the engine and by layers), not at import, so importing a

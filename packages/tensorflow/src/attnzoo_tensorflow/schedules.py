@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from attnzoo.trainers.schedules import lr_factor
-from attnzoo_keras.on_tensorflow import keras, tf
+from attnzoo_tensorflow.on_tensorflow import keras, tf
 
 #: the operations of :func:`attnzoo.trainers.schedules.lr_factor`, on graph tensors
 _TF_OPS = SimpleNamespace(minimum=tf.minimum, cos=tf.cos, where=tf.where, pi=math.pi)

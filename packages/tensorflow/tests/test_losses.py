@@ -1,4 +1,4 @@
-"""Core's loss registry through the TensorFlow operations (``attnzoo_keras.losses``)."""
+"""Core's loss registry through the TensorFlow operations (``attnzoo_tensorflow.losses``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 
 from attnzoo.config import LossConfig
 from attnzoo.loss_formulas import LOSSES, register_loss
-from attnzoo_keras.losses import build_loss
-from attnzoo_keras.on_tensorflow import keras, tf
+from attnzoo_tensorflow.losses import build_loss
+from attnzoo_tensorflow.on_tensorflow import keras, tf
 
 LOGITS = tf.constant([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
 LABELS = tf.constant([0, 2], dtype=tf.int64)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from attnzoo_keras.on_tensorflow import tf
+from attnzoo_tensorflow.on_tensorflow import tf
 
 
 def make_strategy() -> tf.distribute.Strategy:

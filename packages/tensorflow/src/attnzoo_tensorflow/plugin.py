@@ -1,4 +1,4 @@
-"""attnzoo plugin of attnzoo-keras: the ``tensorflow`` trainer.
+"""attnzoo plugin of attnzoo-tensorflow: the ``tensorflow`` trainer.
 
 The framework keeps the name users and run folders already use (``framework="tensorflow"`` in
 a model spec and in ``model/attnzoo.json``). Imports neither tensorflow nor keras.
@@ -15,7 +15,7 @@ def register_trainers(registry):  # type: ignore[no-untyped-def]
     registry.add(
         TrainerSpec(
             "tensorflow",
-            "attnzoo_keras.backend:TensorFlowBackend",
+            "attnzoo_tensorflow.backend:TensorFlowBackend",
             "Keras 3 fit on the TensorFlow backend under tf.distribute",
         )
     )

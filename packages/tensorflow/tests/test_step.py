@@ -9,8 +9,8 @@ from tinykeras import TinyKerasConfig, TinyKerasModel
 
 from attnzoo.config import LossConfig
 from attnzoo.testing.data import tiny_batch
-from attnzoo_keras.backend import TensorFlowBackend
-from attnzoo_keras.on_tensorflow import keras
+from attnzoo_tensorflow.backend import TensorFlowBackend
+from attnzoo_tensorflow.on_tensorflow import keras
 
 
 def _model() -> TinyKerasModel:
@@ -44,7 +44,7 @@ def test_gradients_reach_every_variable_without_an_update():
 def test_lr_multipliers_are_refused_with_a_clear_error():
     from attnzoo.config import TrainConfig
     from attnzoo.errors import ConfigError
-    from attnzoo_keras.optim import build_optimizer
+    from attnzoo_tensorflow.optim import build_optimizer
 
     model = TinyKerasModel(TinyKerasConfig(vocab_size=20, num_classes=2))
     with pytest.raises(ConfigError, match="lr_multipliers is not supported by the tensorflow"):

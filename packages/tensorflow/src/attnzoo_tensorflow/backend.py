@@ -3,8 +3,8 @@
 It implements :class:`attnzoo.backend.Backend` for any Keras model that follows the attnzoo
 Keras contract (``Model(config)``; ``call({"input_ids", "attention_mask"}, training)`` returns
 logits). Training is core's shared loop (:mod:`attnzoo.trainers.loop`) driving
-:class:`attnzoo_keras.engine.KerasEngine` under the strategy of
-:func:`attnzoo_keras.distribute.make_strategy`.
+:class:`attnzoo_tensorflow.engine.KerasEngine` under the strategy of
+:func:`attnzoo_tensorflow.distribute.make_strategy`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import numpy as np
 
 from attnzoo.errors import CheckpointError
 from attnzoo.io import atomic_write
-from attnzoo_keras.data import INPUT_SPEC
-from attnzoo_keras.distribute import make_strategy
-from attnzoo_keras.losses import probabilities
-from attnzoo_keras.on_tensorflow import keras, require_tensorflow_backend, tf
+from attnzoo_tensorflow.data import INPUT_SPEC
+from attnzoo_tensorflow.distribute import make_strategy
+from attnzoo_tensorflow.losses import probabilities
+from attnzoo_tensorflow.on_tensorflow import keras, require_tensorflow_backend, tf
 
 logger = logging.getLogger(__name__)
 
@@ -107,14 +107,14 @@ class TensorFlowBackend:
         self, model: keras.Model, *, lr: float = 1e-4, loss: Any = None, weight_decay: float = 0.004
     ) -> Any:
         """One step on a numpy batch for the scaling sweep and the conformance suite."""
-        from attnzoo_keras.step import KerasStepper
+        from attnzoo_tensorflow.step import KerasStepper
 
         return KerasStepper(model, lr=lr, loss=loss, weight_decay=weight_decay)
 
     def fit(self, run: Any, model: keras.Model, data: Any) -> dict[str, Any]:
         """Core's shared loop (:mod:`attnzoo.trainers.loop`) driving the Keras engine."""
         from attnzoo.trainers.loop import fit
-        from attnzoo_keras.engine import KerasEngine
+        from attnzoo_tensorflow.engine import KerasEngine
 
         return fit(run, KerasEngine(self, run.config.train, model, data))
 

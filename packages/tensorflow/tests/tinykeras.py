@@ -10,7 +10,7 @@ from pydantic import Field
 from attnzoo import hookimpl
 from attnzoo.config import TextClassifierConfig
 from attnzoo.specs import ModelSpec
-from attnzoo_keras.on_tensorflow import keras, tf
+from attnzoo_tensorflow.on_tensorflow import keras, tf
 
 
 class TinyKerasConfig(TextClassifierConfig):

@@ -8,9 +8,9 @@ import pytest
 
 from attnzoo.config import TrainConfig
 from attnzoo.trainers.schedules import lr_factor
-from attnzoo_keras.on_tensorflow import keras, tf
-from attnzoo_keras.optim import build_optimizer
-from attnzoo_keras.schedules import WarmupSchedule
+from attnzoo_tensorflow.on_tensorflow import keras, tf
+from attnzoo_tensorflow.optim import build_optimizer
+from attnzoo_tensorflow.schedules import WarmupSchedule
 
 
 @pytest.mark.parametrize("kind", ["constant", "linear", "cosine"])

@@ -27,8 +27,8 @@ def test_the_plugin_registers_the_tensorflow_trainer_without_importing_a_framewo
         "import sys\n"
         "from attnzoo.registry import get_trainer_spec\n"
         "spec = get_trainer_spec('tensorflow')\n"
-        "assert spec.factory == 'attnzoo_keras.backend:TensorFlowBackend', spec\n"
-        "assert spec.plugin == 'attnzoo-keras', spec.plugin\n"
+        "assert spec.factory == 'attnzoo_tensorflow.backend:TensorFlowBackend', spec\n"
+        "assert spec.plugin == 'attnzoo-tensorflow', spec.plugin\n"
         "bad = [m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
@@ -39,7 +39,7 @@ def test_the_plugin_registers_the_tensorflow_trainer_without_importing_a_framewo
 _PROBE = """
 import json, os
 before = dict(os.environ)
-import attnzoo_keras.backend, attnzoo_keras.engine
+import attnzoo_tensorflow.backend, attnzoo_tensorflow.engine
 import keras
 print(json.dumps({"changed": sorted(k for k in set(before) | set(os.environ)
                                     if before.get(k) != os.environ.get(k)),
@@ -63,17 +63,17 @@ def test_importing_the_engine_sets_no_environment_variable_and_picks_tensorflow(
 
 @pytest.mark.skipif(
     importlib.util.find_spec("torch") is None,
-    reason="needs a second Keras backend installed (torch); attnzoo-keras alone has only TensorFlow",
+    reason="needs a second Keras backend installed (torch); attnzoo-tensorflow alone has only TensorFlow",
 )
 def test_a_wrong_keras_backend_fails_when_the_model_is_built_not_at_import(tmp_path):
     code = (
         f"import sys; sys.path.insert(0, {str(tmp_path.parent)!r})\n"
-        "import attnzoo_keras.backend as b\n"  # the import itself succeeds
+        "import attnzoo_tensorflow.backend as b\n"  # the import itself succeeds
         "from attnzoo.specs import ModelSpec\n"
         "spec = ModelSpec('m', 'x:C', 'x:M', framework='tensorflow')\n"
         "b.TensorFlowBackend().build_model(spec, None)\n"
     )
     out = _python(code, KERAS_BACKEND="torch")
     assert out.returncode != 0
-    assert "attnzoo-keras needs Keras on the TensorFlow backend" in out.stderr
+    assert "attnzoo-tensorflow needs Keras on the TensorFlow backend" in out.stderr
     assert "KERAS_BACKEND=tensorflow" in out.stderr

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 
 from attnzoo.trainers.loop import EpochPlan, EpochStats
-from attnzoo_keras.data import train_dataset
-from attnzoo_keras.distribute import is_chief
-from attnzoo_keras.losses import build_loss
-from attnzoo_keras.on_tensorflow import keras, tf
-from attnzoo_keras.optim import build_optimizer
-from attnzoo_keras.state import STATE_FILE, read_state, write_state
+from attnzoo_tensorflow.data import train_dataset
+from attnzoo_tensorflow.distribute import is_chief
+from attnzoo_tensorflow.losses import build_loss
+from attnzoo_tensorflow.on_tensorflow import keras, tf
+from attnzoo_tensorflow.optim import build_optimizer
+from attnzoo_tensorflow.state import STATE_FILE, read_state, write_state
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from attnzoo.config import LossConfig
-from attnzoo_keras.losses import build_loss
-from attnzoo_keras.on_tensorflow import keras, tf
+from attnzoo_tensorflow.losses import build_loss
+from attnzoo_tensorflow.on_tensorflow import keras, tf
 
 
 class KerasStepper:

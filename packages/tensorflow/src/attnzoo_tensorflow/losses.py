@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from attnzoo.loss_formulas import loss_formula
-from attnzoo_keras.on_tensorflow import tf
+from attnzoo_tensorflow.on_tensorflow import tf
 
 
 class _TensorFlowOps:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from attnzoo.trainers.schedules import warmup_steps
-from attnzoo_keras.on_tensorflow import keras
-from attnzoo_keras.schedules import WarmupSchedule
+from attnzoo_tensorflow.on_tensorflow import keras
+from attnzoo_tensorflow.schedules import WarmupSchedule
 
 
 def build_optimizer(model: keras.Model, cfg: Any, total_steps: int) -> keras.optimizers.Optimizer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from attnzoo_keras.on_tensorflow import tf
+from attnzoo_tensorflow.on_tensorflow import tf
 
 INPUT_SPEC = {
     "input_ids": tf.TensorSpec((None, None), tf.int64),

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from attnzoo.errors import CheckpointError
-from attnzoo_keras.on_tensorflow import keras
+from attnzoo_tensorflow.on_tensorflow import keras
 
 STATE_FILE = "variables.npz"
 
