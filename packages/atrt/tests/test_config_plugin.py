@@ -54,7 +54,7 @@ def test_registration_imports_no_framework():
     )
     # Only this plugin, the engine it depends on and core's built-in one: other packages' state
     # must not matter here.
-    env = {**os.environ, "ATTNZOO_LOAD_PLUGINS": "atrt,keras", "ATTNZOO_STRICT_PLUGINS": "1"}
+    env = {**os.environ, "ATTNZOO_LOAD_PLUGINS": "atrt,tensorflow", "ATTNZOO_STRICT_PLUGINS": "1"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 

@@ -14,7 +14,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 os.environ.setdefault("ATTNZOO_STRICT_PLUGINS", "1")
 # this package's plugin (the tensorflow trainer) and, when installed, ATRT; nothing else
-os.environ["ATTNZOO_LOAD_PLUGINS"] = "keras,atrt"
+os.environ["ATTNZOO_LOAD_PLUGINS"] = "tensorflow,atrt"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ATTNZOO_CACHE", tempfile.mkdtemp(prefix="attnzoo-test-cache-"))
 

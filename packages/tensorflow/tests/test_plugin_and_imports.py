@@ -32,7 +32,7 @@ def test_the_plugin_registers_the_tensorflow_trainer_without_importing_a_framewo
         "bad = [m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
-    out = _python(code, ATTNZOO_LOAD_PLUGINS="keras", ATTNZOO_STRICT_PLUGINS="1")
+    out = _python(code, ATTNZOO_LOAD_PLUGINS="tensorflow", ATTNZOO_STRICT_PLUGINS="1")
     assert out.returncode == 0, out.stderr[-2000:]
 
 
