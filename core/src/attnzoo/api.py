@@ -316,10 +316,8 @@ def train(
     processor, encoded data) -> :func:`build_step` (the model and its artifact) ->
     :func:`fit_step` (the engine's loop, inside the lifecycle hooks) -> :func:`report`.
     """
-    from attnzoo.runs import Run
-
     setup = resolve_step(coerce_run_config(run_config))
-    setup.run = Run.create(setup.cfg, overwrite=overwrite, resume=resume)
+    setup.run = open_run(setup.cfg, overwrite=overwrite, resume=resume)
     try:
         prepare_step(setup)
         build_step(setup)
@@ -338,12 +336,53 @@ def resolve_step(requested: RunConfig) -> TrainSetup:
     return TrainSetup(cfg, spec, ds, model_cfg)
 
 
+def open_run(cfg: RunConfig, *, overwrite: bool = False, resume: bool = False) -> Any:
+    """The run folder: created (or reopened) and locked by rank 0; the other ranks of a
+    multi-process run follow it read-only once rank 0 has it (see :mod:`attnzoo.distributed`)."""
+    import json
+
+    from attnzoo import distributed
+    from attnzoo.errors import RunFolderError
+    from attnzoo.runs import Run
+
+    if distributed.world_size() == 1:
+        return Run.create(cfg, overwrite=overwrite, resume=resume)
+    run, failure = None, None
+    if distributed.is_main():
+        try:
+            run = Run.create(cfg, overwrite=overwrite, resume=resume)
+        except Exception as exc:  # told to the other ranks before it is raised here
+            failure = exc
+    told = {"error": f"{type(failure).__name__}: {failure}" if failure else None}
+    if run is not None:
+        told |= {"dir": str(run.dir), "resumed": run.resumed}
+    shared = json.loads(distributed.share_from_main(json.dumps(told)))
+    if failure is not None:
+        raise failure
+    if run is not None:
+        return run
+    if shared["error"]:
+        raise RunFolderError(f"Rank 0 could not open the run folder: {shared['error']}")
+    return Run.follow(shared["dir"], resumed=shared["resumed"])
+
+
 def prepare_step(setup: TrainSetup) -> None:
-    """Fit (or, resuming, reload) the processor on train and encode the three splits."""
+    """Fit (or, resuming, reload) the processor on train and encode the three splits.
+
+    In a multi-process run rank 0 fits and saves it; the other ranks load what it saved."""
+    from attnzoo import distributed
     from attnzoo.data import prepare_data
+    from attnzoo.data.processors import load_processor
 
     setup.cfg = setup.run.config  # a resumed run's folder is authoritative
-    processor = fit_processor(setup.cfg, setup.spec, setup.ds, setup.run, setup.user_model_config)
+    processor = None
+    if setup.run.writes:
+        processor = fit_processor(
+            setup.cfg, setup.spec, setup.ds, setup.run, setup.user_model_config
+        )
+    distributed.barrier()
+    if processor is None:
+        processor = load_processor(setup.run.dir)
     setup.data = prepare_data(setup.ds, processor)
 
 
@@ -420,10 +459,11 @@ def report(setup: TrainSetup, fit: dict[str, Any], seconds: float) -> dict[str, 
         "num_examples": {s: data.num_examples(s) for s in data.encoded},
         "split": setup.ds.split_info,
     }
-    run.write_final(result)
-    title = f"{cfg.model} on {cfg.dataset}"
-    plot_curves(rows, run.dir / "curves.png", title=title, loss_name=cfg.train.loss.name)
-    plot_task_reports(setup.spec.task, labels, probs, data.label_names, run.dir)
+    if run.writes:  # rank 0 of a multi-process run
+        run.write_final(result)
+        title = f"{cfg.model} on {cfg.dataset}"
+        plot_curves(rows, run.dir / "curves.png", title=title, loss_name=cfg.train.loss.name)
+        plot_task_reports(setup.spec.task, labels, probs, data.label_names, run.dir)
     return result
 
 

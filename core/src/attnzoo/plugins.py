@@ -185,7 +185,13 @@ def reset() -> None:
 
 
 def call_lifecycle(hook_name: str, **kwargs: Any) -> None:
-    """Call a lifecycle hook on every plugin; a failing hook is logged, not fatal (unless strict)."""
+    """Call a lifecycle hook on every plugin; a failing hook is logged, not fatal (unless strict).
+
+    In a multi-process run only rank 0 fires the hooks (one run, one set of events)."""
+    from attnzoo import distributed
+
+    if not distributed.is_main():
+        return
     host = get_host()
     caller = getattr(host.pm.hook, hook_name)
     for impl in caller.get_hookimpls():

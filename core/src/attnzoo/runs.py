@@ -65,6 +65,8 @@ class Run:
         self.dir = Path(directory)
         self.config = config
         self.resumed = resumed
+        #: False in a follower: another rank of a multi-process run, which writes nothing
+        self.writes = True
         self._lock: RunLock | None = None
 
     # -- paths --------------------------------------------------------------------------
@@ -161,6 +163,18 @@ class Run:
         run._lock = lock
         return run
 
+    @classmethod
+    def follow(cls, directory: str | Path, *, resumed: bool) -> Run:
+        """The folder rank 0 created, as another rank of the same run sees it: read-only and
+        unlocked (rank 0 holds the lock); its config is the run.yaml rank 0 wrote."""
+        run = cls(Path(directory), load_run_config(directory), resumed=resumed)
+        run.writes = False
+        return run
+
+    def _check_writes(self, what: str) -> None:
+        if not self.writes:
+            raise RuntimeError(f"{what}: only rank 0 writes the run folder {self.dir}.")
+
     def close(self) -> None:
         """Release the run folder's lock (also released when the process exits)."""
         lock = getattr(self, "_lock", None)
@@ -181,11 +195,13 @@ class Run:
 
     def log_epoch(self, epoch: int, metrics: dict[str, Any]) -> None:
         """Record an epoch (replacing a line for the same epoch left by a crashed attempt)."""
+        self._check_writes("log_epoch")
         rows = [r for r in self.read_metrics() if r.get("epoch", 0) < epoch]
         rows.append({"epoch": epoch, **metrics})
         atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
 
     def write_final(self, result: dict[str, Any]) -> None:
+        self._check_writes("write_final")
         atomic_write_json(self.final_path, result)
 
 

@@ -121,18 +121,19 @@ class TorchEngine:
         acc, cfg, model = self.accelerator, self.cfg, self.model
         loader = self._loader(plan.epoch, plan.skip)
         model.train()
-        # a resumed epoch continues the running loss of the batches done before the kill
-        loss_sum = torch.tensor(plan.carry.get("loss_sum", 0.0), device=acc.device)
-        correct = torch.tensor(plan.carry.get("correct", 0), device=acc.device)
+        # this process's sums over this call's batches; a resumed epoch adds the sums of the
+        # batches done before the kill, saved already reduced over the processes (``carry``)
+        loss_sum = torch.zeros((), device=acc.device)
+        correct = torch.zeros((), dtype=torch.long, device=acc.device)
         seen = plan.carry.get("seen", 0)  # training examples of this epoch before a resume
         n_batches, n_samples, n_tokens = plan.carry.get("batches", 0), 0, 0
         bar = plan.bar(len(loader))
 
-        def running() -> dict[str, Any]:
+        def running() -> dict[str, Any]:  # called on every process at the same steps
             return {
-                "loss_sum": loss_sum.item(),
+                "loss_sum": plan.carry.get("loss_sum", 0.0) + acc.reduce(loss_sum, "mean").item(),
+                "correct": plan.carry.get("correct", 0) + int(acc.reduce(correct, "sum").item()),
                 "batches": n_batches,
-                "correct": int(correct),
                 "seen": seen + n_samples,
             }
 
@@ -166,9 +167,10 @@ class TorchEngine:
             bar.close()
         # running accuracy over the epoch's batches in train mode (dropout on), as Keras reports it
         total_seen = (seen + n_samples) * acc.num_processes
+        sums = running()
         return EpochStats(
-            train_loss=acc.reduce(loss_sum, "mean").item() / max(n_batches, 1),
-            train_accuracy=acc.reduce(correct, "sum").item() / max(total_seen, 1),
+            train_loss=sums["loss_sum"] / max(n_batches, 1),
+            train_accuracy=sums["correct"] / max(total_seen, 1),
             samples=n_samples * acc.num_processes,
             tokens=n_tokens * acc.num_processes,
         )
