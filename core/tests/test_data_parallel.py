@@ -113,3 +113,12 @@ def test_two_processes_train_one_run_like_one_process(tiny_csv, tmp_path):
     assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) == sorted(
         p.name for p in (tmp_path / "single/r").iterdir() if not p.name.startswith(".")
     )
+
+    # launched again without --resume: rank 0 refuses the existing folder, and rank 1 stops with
+    # rank 0's reason instead of waiting for a folder that will not come
+    before = (run_dir / "final.json").read_bytes()
+    again = _launch(cfg, tmp_path)
+    assert again.returncode != 0
+    assert "Rank 0 could not open the run folder: RunFolderError" in again.stderr
+    assert "already exists" in again.stderr
+    assert (run_dir / "final.json").read_bytes() == before
