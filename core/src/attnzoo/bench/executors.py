@@ -71,15 +71,20 @@ def _ray(
     options: dict[str, Any] = {"num_cpus": res["cpus"], "num_gpus": res["gpus"]}
     if res.get("memory_gb"):
         options["memory"] = int(res["memory_gb"] * 2**30)
-    remote = ray.remote(**options)(fn)
+    remote = ray.remote(**options)(_call)  # Ray takes functions, not the partial ``fn``
     try:
-        pending = [remote.remote(cell) for cell in cells]
+        pending = [remote.remote(fn, cell) for cell in cells]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _call(fn: CellFn, cell: Cell) -> dict[str, Any]:
+    """One cell on a Ray worker."""
+    return fn(cell)
 
 
 def _slurm(
