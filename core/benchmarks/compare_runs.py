@@ -52,7 +52,10 @@ def markdown(pairs: list[dict]) -> str:
         for e in p["epochs"]:
             cells = [f"{e['old_' + k]:.6f} / {e['new_' + k]:.6f}" for k in KEYS]
             lines.append(f"| {Path(p['new']).name} | {e['epoch']} | " + " | ".join(cells) + " |")
-    lines += ["", "| run | max abs diff train_loss | val_accuracy | val_loss | test accuracy old / new |"]
+    lines += [
+        "",
+        "| run | max abs diff train_loss | val_accuracy | val_loss | test accuracy old / new |",
+    ]
     lines.append("|---|---:|---:|---:|---|")
     for p in pairs:
         d = p["max_abs_diff"]

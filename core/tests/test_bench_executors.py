@@ -37,7 +37,7 @@ def ray_cluster():
     ray = pytest.importorskip("ray")
     try:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    except Exception as exc:  # noqa: BLE001 (Ray raises several kinds at start-up)
+    except Exception as exc:  # Ray raises several kinds at start-up
         pytest.skip(f"a local Ray cluster did not start here: {type(exc).__name__}: {exc}")
     yield ray
     ray.shutdown()

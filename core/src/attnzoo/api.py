@@ -353,7 +353,7 @@ def open_run(cfg: RunConfig, *, overwrite: bool = False, resume: bool = False) -
             run = Run.create(cfg, overwrite=overwrite, resume=resume)
         except Exception as exc:  # told to the other ranks before it is raised here
             failure = exc
-    told = {"error": f"{type(failure).__name__}: {failure}" if failure else None}
+    told: dict[str, Any] = {"error": f"{type(failure).__name__}: {failure}" if failure else None}
     if run is not None:
         told |= {"dir": str(run.dir), "resumed": run.resumed}
     shared = json.loads(distributed.share_from_main(json.dumps(told)))
@@ -383,6 +383,8 @@ def prepare_step(setup: TrainSetup) -> None:
     distributed.barrier()
     if processor is None:
         processor = load_processor(setup.run.dir)
+        if processor is None:
+            raise RuntimeError(f"rank 0 saved no processor in {setup.run.dir}")
     setup.data = prepare_data(setup.ds, processor)
 
 
