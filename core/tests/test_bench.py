@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -342,3 +344,15 @@ def test_the_bench_does_not_import_the_cli() -> None:
     bench_dir = Path(attnzoo.bench.__file__).parent
     offenders = [p.name for p in bench_dir.rglob("*.py") if "attnzoo.cli" in p.read_text()]
     assert offenders == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux's")
+def test_a_cell_reports_its_own_peak_memory_not_its_parents():
+    # ru_maxrss carries the parent's high-water mark across fork + exec: a cell started from a
+    # big process (this test holds 600 MB) must still report only its own memory
+    held = bytearray(600 * 2**20)
+    held[::4096] = b"\x01" * len(held[::4096])
+    code = "from attnzoo.bench.worker import rss_peak_mb; print(rss_peak_mb())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout) < 400, out.stdout
+    del held

@@ -1,7 +1,9 @@
 """Run one worker in a child process and measure it from outside.
 
-The child is reaped with ``os.wait4``, whose rusage gives the child's own peak resident set
-size (``ru_maxrss``, KiB on Linux): exact per child, with no sampling gap. A time budget
+The child is reaped with ``os.wait4``, whose rusage gives the child's peak resident set size
+(``ru_maxrss``, KiB on Linux) with no sampling gap, but on Linux that peak starts from the
+parent's high-water mark at the fork, so workers also report their own ``VmHWM``
+(:func:`attnzoo.bench.worker.rss_peak_mb`), which the records prefer. A time budget
 (counted from a "started" marker file the child writes once its imports are done, so the
 framework's import time is not charged) and a memory budget (the child's RSS, sampled) kill
 the child when exceeded.

@@ -124,7 +124,9 @@ def run_cell(
         "exit_code": child.returncode,
         "wall_seconds": child.wall_seconds,
         "cpu_seconds": child.cpu_seconds,
-        "peak_rss_mb": child.peak_rss_mb,
+        # the worker's own peak; a killed worker leaves only wait4's (which can include the
+        # parent's high-water mark: see worker.rss_peak_mb)
+        "peak_rss_mb": measured.get("peak_rss_mb_child", child.peak_rss_mb),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "log": str(log_path),
     }
@@ -137,7 +139,7 @@ def run_cell(
         record["log_tail"] = log_tail(log_path)
     if record.get("status") == "ok":
         gpu = record.get("gpu_peak_mb")
-        record["peak_memory_mb"] = gpu if gpu is not None else child.peak_rss_mb
+        record["peak_memory_mb"] = gpu if gpu is not None else record["peak_rss_mb"]
         record["memory_kind"] = "cuda max allocated" if gpu is not None else "peak RSS (process)"
     atomic_write_json(cell_path(out, cell), record)
     return record

@@ -207,7 +207,7 @@ def _run_point(
         **measured,
         "exit_code": child.returncode,
         "wall_seconds": child.wall_seconds,
-        "peak_rss_mb": child.peak_rss_mb,
+        "peak_rss_mb": measured.get("peak_rss_mb_child", child.peak_rss_mb),
         "settings": _settings_dict(s, memory_budget),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }

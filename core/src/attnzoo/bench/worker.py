@@ -32,7 +32,19 @@ _RSS_UNIT = 1024 if sys.platform.startswith("linux") else 1
 
 
 def rss_peak_mb() -> float:
-    """This process's peak resident set size so far (MiB)."""
+    """This process's own peak resident set size so far (MiB).
+
+    On Linux, ``VmHWM`` of ``/proc/self/status``: ``ru_maxrss`` (the fallback elsewhere) keeps
+    the high-water mark of the process that spawned this one across fork + exec, so a cell
+    started from a large parent (a notebook, pytest with torch loaded) would report the
+    parent's memory."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        status = ""
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _RSS_UNIT / 2**20
 
 
@@ -134,6 +146,7 @@ def run_train_cell(job: dict[str, Any]) -> dict[str, Any]:
         **latency,
         "gpu_peak_mb": gpu_peak,
         "baseline_rss_mb": baseline_rss,
+        "peak_rss_mb_child": rss_peak_mb(),  # the cell's own peak (see rss_peak_mb)
         "device": describe_device(),
         "framework": spec.framework,
         "versions": versions(spec.plugin),
