@@ -131,6 +131,22 @@ def test_search_spaces_come_from_the_model_or_the_default_and_are_checked():
         tune({"model": "tiny", "dataset": "x.csv"}, trials=0)
 
 
+def test_a_declared_lr_range_moves_to_the_runs_lr_when_it_does_not_contain_it():
+    from attnzoo.tune.space import recentre_lr
+
+    space = parse_space(
+        {**LR_SPACE, "train.weight_decay": {"type": "float", "low": 1e-4, "high": 0.1}}, where="x"
+    )
+    kept, source = recentre_lr(space, 0.01, "declared")
+    assert kept == space and source == "declared"  # the run's lr is inside: the declaration holds
+    moved, source = recentre_lr(space, 1.0, "declared")  # e.g. a bench recipe's --set train.lr
+    half = (0.2 / 1e-3) ** 0.5
+    assert moved["train.lr"].low == pytest.approx(1.0 / half)
+    assert moved["train.lr"].high == pytest.approx(1.0 * half)
+    assert moved["train.lr"].log and moved["train.weight_decay"] == space["train.weight_decay"]
+    assert "moved to centre on the run's lr 1" in source
+
+
 def test_cli_tunes_with_fixed_settings_and_says_how_to_rerun_the_best(tiny_csv, tmp_path):
     from reliability_helpers import cli_run
 

@@ -1,10 +1,12 @@
 """Paired per-seed comparison of two models from an ``attnzoo bench`` output folder.
 
-    python packages/amsdff/benchmarks/paired.py RESULTS_DIR amsdff hf-encoder.minilm
+    python packages/amsdff/benchmarks/paired.py RESULTS_DIR amsdff hf-encoder.minilm [DATASET]
+    python packages/amsdff/benchmarks/paired.py RESULTS_DIR amsdff.lr-groups amsdff bbc-news --b-dir OTHER_DIR
 
 reads ``RESULTS_DIR/results.csv`` (test metrics, one row per cell) and each cell's
 ``final.json`` (validation metrics of the selected epoch), and writes ``paired.json`` and
-``paired.md`` next to them: per seed, both models and the difference A - B, then mean ± std
+``paired.md`` next to them (``--b-dir``: B's cells come from another bench folder, for a
+variant that needed its own ``--set`` items): per seed, both models and the difference A - B, then mean ± std
 (the JSON also keeps each run's per-epoch metrics, since run folders are not committed).
 Only the standard library: it runs without torch.
 """
@@ -49,8 +51,10 @@ def _cells(results_dir: Path, model: str, dataset: str | None) -> dict[int, dict
     return cells
 
 
-def compare(results_dir: Path, a: str, b: str, dataset: str | None = None) -> dict:
-    ca, cb = _cells(results_dir, a, dataset), _cells(results_dir, b, dataset)
+def compare(
+    results_dir: Path, a: str, b: str, dataset: str | None = None, b_dir: Path | None = None
+) -> dict:
+    ca, cb = _cells(results_dir, a, dataset), _cells(b_dir or results_dir, b, dataset)
     seeds = sorted(set(ca) & set(cb))
     if not seeds:
         raise SystemExit(f"no seed has finished cells of both {a!r} and {b!r} in {results_dir}")
@@ -102,10 +106,14 @@ def to_markdown(res: dict) -> str:
 
 
 def main(argv: list[str]) -> None:
+    b_dir = None
+    if "--b-dir" in argv:
+        i = argv.index("--b-dir")
+        b_dir, argv = Path(argv[i + 1]), argv[:i] + argv[i + 2 :]
     if len(argv) not in (3, 4):
         raise SystemExit(__doc__)
     results_dir = Path(argv[0])
-    res = compare(results_dir, argv[1], argv[2], argv[3] if len(argv) == 4 else None)
+    res = compare(results_dir, argv[1], argv[2], argv[3] if len(argv) == 4 else None, b_dir)
     stem = f"paired-{argv[1]}-vs-{argv[2]}".replace("/", "_")
     (results_dir / f"{stem}.json").write_text(json.dumps(res, indent=2) + "\n")
     (results_dir / f"{stem}.md").write_text(to_markdown(res))

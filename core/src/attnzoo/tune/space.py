@@ -88,7 +88,22 @@ def search_space_for(model: str, lr: float) -> tuple[dict[str, Dim], str]:
 
     spec = get_model_spec(model)
     if spec.search_space:
-        return parse_space(spec.search_space, where=f"model {spec.name!r}"), (
-            f"declared by {spec.plugin or spec.name}"
-        )
+        space = parse_space(spec.search_space, where=f"model {spec.name!r}")
+        source = f"declared by {spec.plugin or spec.name}"
+        return recentre_lr(space, lr, source)
     return default_space(lr), "attnzoo's default (lr x0.1..x10, weight decay 1e-4..0.1)"
+
+
+def recentre_lr(space: dict[str, Dim], lr: float, source: str) -> tuple[dict[str, Dim], str]:
+    """A declared ``train.lr`` range that does not contain the run's own lr (set by a preset or
+    ``--set``, e.g. a bench recipe) is moved, with its width, to centre on that lr: a search
+    that cannot reach the recipe it is meant to improve would make "tuned" mean "worse"."""
+    dim = space.get("train.lr")
+    if dim is None or dim.type != "float" or dim.low is None or dim.high is None:
+        return space, source
+    if dim.low <= lr <= dim.high:
+        return space, source
+    half = (dim.high / dim.low) ** 0.5  # the geometric half-width
+    moved = dim.model_copy(update={"low": lr / half, "high": lr * half})
+    note = f"; train.lr range moved to centre on the run's lr {lr:g} (x{half:.3g} either side)"
+    return {**space, "train.lr": moved}, source + note
