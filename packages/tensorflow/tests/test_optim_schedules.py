@@ -68,3 +68,36 @@ def test_weight_decay_only_on_weight_matrices_unless_asked(decay_norm_and_bias, 
         assert decayed == []
     else:
         assert decayed == [model.dense.kernel.path]  # not by name: Keras numbers layers
+
+
+@pytest.mark.parametrize("grad_clip", [None, 0.01])
+def test_a_repeated_token_trains_as_on_the_dense_gradient(grad_clip):
+    """Keras gives an embedding a ``tf.IndexedSlices`` gradient, one row per token: with a
+    token repeated, the optimizer must still train as on the dense gradient (the clip's norm
+    and Adam's second moment are per row of the table, as in torch)."""
+    keras.utils.set_random_seed(0)
+    model = _Net()
+    ids = np.array([[1, 1, 2, 1]], dtype=np.int64)
+    model(ids)
+    start = [keras.ops.convert_to_numpy(v).copy() for v in model.trainable_variables]
+    cfg = TrainConfig(lr=0.1, scheduler="constant", warmup_ratio=0.0, grad_clip=grad_clip)
+
+    def gradients() -> list:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(model(ids) - 1.0))
+        return tape.gradient(loss, model.trainable_variables)
+
+    def train(dense: bool) -> list[np.ndarray]:
+        for variable, value in zip(model.trainable_variables, start, strict=True):
+            variable.assign(value)
+        optimizer = build_optimizer(model, cfg, total_steps=10)
+        for _ in range(3):
+            grads = gradients()
+            if dense:
+                grads = [tf.convert_to_tensor(g) for g in grads]
+            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
+
+    assert any(isinstance(g, tf.IndexedSlices) for g in gradients())  # the sparse path is taken
+    for sparse, dense in zip(train(dense=False), train(dense=True), strict=True):
+        np.testing.assert_allclose(sparse, dense, rtol=1e-6, atol=1e-7)

@@ -20,13 +20,16 @@ def train_dataset(
     epoch: int,
     skip: int,
     limit: int,
-    counts: dict[str, int],
+    sizes: dict[int, tuple[int, int]],
     replicas: int = 1,
 ) -> tf.data.Dataset:
     """Batches ``skip .. skip + limit`` of the epoch's shuffled order, as ``(inputs, labels)``.
 
     Each batch is padded to its own longest sequence (core's ``collate``), so shapes vary:
-    ``from_generator`` with ``(None, None)`` specs. ``counts`` receives samples and tokens.
+    ``from_generator`` with ``(None, None)`` specs. ``sizes`` receives each batch's examples
+    and non-padding tokens by its index in the epoch: ``tf.distribute`` runs the generator more
+    than once (a ``MirroredStrategy`` epoch read 3 batches beyond the 9 it trained on), so a
+    running count would overstate the samples; the engine sums the batches it trained.
     """
 
     def generate() -> Any:
@@ -37,8 +40,7 @@ def train_dataset(
                 continue
             if i >= skip + limit:
                 return
-            counts["samples"] += len(batch["labels"])
-            counts["tokens"] += int(batch["attention_mask"].sum())
+            sizes[i] = (len(batch["labels"]), int(batch["attention_mask"].sum()))
             yield {k: batch[k] for k in INPUT_SPEC}, batch["labels"]
 
     dataset = tf.data.Dataset.from_generator(

@@ -10,7 +10,13 @@ reports every optimizer step to the loop (state saving every ``save_every_steps`
 drives the progress bar. Resume state is every model variable (dropout RNG states included)
 and every optimizer variable in ``variables.npz``, so a killed run resumes bit for bit.
 
-``batch_size`` is per device, as in torch, so the global batch is ``batch_size x replicas``.
+``train.batch_size`` is per replica, as in torch (where it is per process, one device each), so
+the global batch is ``batch_size x replicas`` and a run means the same on one device and on N.
+Keras' own convention is the global batch: the dataset yields global batches and
+``tf.distribute`` splits each across the replicas. The loss is the mean over the global batch
+(Keras scales each replica's mean by ``1 / replicas``; exact when a batch splits evenly), and
+the gradients are summed over the replicas before clipping (``optim.GlobalNormAdamW``).
+Validation runs on one device, at ``eval_batch_size`` (default ``2 x batch_size``).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ class KerasEngine:
         self.strategy = backend.strategy
         self.is_main = is_chief(self.strategy)
         self.replicas = self.strategy.num_replicas_in_sync
+        _check_grad_accum(cfg, self.replicas)
         self.global_bs = cfg.batch_size * self.replicas
         self.n_train = data.num_examples("train")
         self.batches_per_epoch = math.ceil(self.n_train / self.global_bs)
@@ -66,9 +73,9 @@ class KerasEngine:
         ga = self.cfg.grad_accum
         skip = plan.skip * ga  # batches already trained on
         limit = min(self.batches_per_epoch - skip, plan.remaining * ga)
-        counts = {"samples": 0, "tokens": 0}
+        sizes: dict[int, tuple[int, int]] = {}  # (examples, tokens) by batch index
         dataset = train_dataset(
-            self.data, self.global_bs, self.cfg.seed, plan.epoch, skip, limit, counts, self.replicas
+            self.data, self.global_bs, self.cfg.seed, plan.epoch, skip, limit, sizes, self.replicas
         )
         steps = StepCallback(plan, ga, plan.bar(limit), self.global_bs, self.n_train)
         history = self.model.fit(
@@ -79,15 +86,17 @@ class KerasEngine:
             verbose=0,
             callbacks=[steps],
         )
+        trained = [sizes[i] for i in range(skip, skip + steps.batches)]
+        samples, tokens = sum(n for n, _ in trained), sum(t for _, t in trained)
         # a resumed epoch: combine with the batches trained before the kill (Keras restarted
         # its running means), so the row covers the whole epoch, as in torch
         loss, accuracy = epoch_means(
             plan.carry,
             float(history.history["loss"][-1]),
             float(history.history["accuracy"][-1]),
-            counts["samples"],
+            samples,
         )
-        return EpochStats(loss, accuracy, counts["samples"], counts["tokens"])
+        return EpochStats(loss, accuracy, samples, tokens)
 
     def validation_probabilities(self) -> tuple[np.ndarray, np.ndarray]:
         eval_bs = self.cfg.eval_batch_size or 2 * self.cfg.batch_size
@@ -137,6 +146,20 @@ def _warn_about_torch_options(cfg: Any) -> None:
     if cfg.num_workers:
         logger.info(
             "train.num_workers is ignored by the tensorflow backend (tf.data reads the batches)."
+        )
+
+
+def _check_grad_accum(cfg: Any, replicas: int) -> None:
+    """Keras 3's gradient accumulation updates inside a ``cond``, where ``tf.distribute`` cannot
+    synchronise the replicas: refuse it up front instead of failing in the first step."""
+    if cfg.grad_accum > 1 and replicas > 1:
+        from attnzoo.errors import ConfigError
+
+        raise ConfigError(
+            f"train.grad_accum={cfg.grad_accum} does not work with {replicas} replicas in the "
+            "tensorflow engine (Keras 3 cannot accumulate gradients under a multi-replica "
+            "tf.distribute strategy). Set train.grad_accum=1 and raise train.batch_size (per "
+            "replica), or train on one device."
         )
 
 
