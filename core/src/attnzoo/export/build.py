@@ -48,8 +48,17 @@ def _check_choice(value: str | None, choices: Any, what: str) -> None:
 
 
 def _sample_batch(loaded: Any) -> dict[str, Any]:
-    """Two synthetic examples of the processor's kind (two lengths), the exporter's example input."""
-    batch = loaded.processor.synthetic_batch(2, 8, seed=0)
+    """Two synthetic examples of the processor's kind, the exporter's example input.
+
+    Text gets two lengths (its sequence axis is free); a tabular batch's histories always have
+    the processor's ``max_history`` events (the only axis the graph fixes besides the fields),
+    so the sample has exactly that many: a loop over the history (a selective scan) is
+    unrolled to the length every real batch has.
+    """
+    size = (
+        8 if loaded.processor.kind == "text" else int(getattr(loaded.processor, "max_history", 8))
+    )
+    batch = loaded.processor.synthetic_batch(2, size, seed=0)
     vocab = int(getattr(loaded.config, "vocab_size", 0) or 0)
     if "input_ids" in batch and vocab:
         batch["input_ids"] = batch["input_ids"] % vocab

@@ -35,6 +35,12 @@ from attnzoo_dsp.layers import (
     split_streams,
 )
 
+
+def _exporting() -> bool:
+    """True while ``torch.export`` / ``torch.onnx`` trace the model (``attnzoo export``)."""
+    return bool(torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export())
+
+
 # ------------------------------------------------------------------------------------------
 # Spectral polarity mixer
 # ------------------------------------------------------------------------------------------
@@ -79,6 +85,8 @@ class SpectralPolarityMixer(nn.Module):
 
     def forward(self, u: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``u`` (B, h, N, d), zero at padded tokens; ``lengths`` (B,) valid tokens per row."""
+        if _exporting():
+            return self.forward_real(u, lengths)
         b, h, n, d = u.shape
         mt, mc = min(self.modes, n), self.channel_modes
         real = torch.promote_types(u.dtype, torch.float32)  # FFTs in float32 at least
@@ -90,6 +98,46 @@ class SpectralPolarityMixer(nn.Module):
         z = torch.einsum("bmt,bhmc->bhtc", basis.conj(), spec) / nb  # inverse token DFT
         z = torch.cat([z, z.new_zeros(b, h, n, d // 2 + 1 - mc)], dim=-1)
         return torch.fft.irfft(z, n=d, dim=-1).to(u.dtype)  # (B, h, N, d)
+
+    def forward_real(self, u: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The same filter in real arithmetic (each complex tensor as its real and imaginary
+        parts; the channel rfft / irfft as DFT matrices over the kept modes). ONNX has no
+        complex tensors, so ``attnzoo export`` traces this form; tested equal to ``forward``."""
+        b, h, n, d = u.shape
+        mt, mc = min(self.modes, n), self.channel_modes
+        real = torch.promote_types(u.dtype, torch.float32)
+        t = torch.arange(n, device=u.device, dtype=real)
+        m = torch.arange(mt, device=u.device, dtype=real)
+        nb = lengths.to(real).clamp_min(1)[:, None, None]  # (B, 1, 1)
+        phase = 2 * math.pi * m[None, :, None] * t[None, None, :] / nb  # (B, Mt, N)
+        valid = ((t[None, None, :] < nb) & (m[None, :, None] < nb)).to(real)
+        br, bi = valid * torch.cos(phase), -valid * torch.sin(phase)  # the token DFT basis
+        j = torch.arange(d, device=u.device, dtype=real)
+        c = torch.arange(mc, device=u.device, dtype=real)
+        angle = 2 * math.pi * j[:, None] * c[None, :] / d  # (d, Mc)
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        x = u.to(real)
+        ur, ui = x @ cos, -(x @ sin)  # rfft over channels, first Mc modes: (B, h, N, Mc)
+        sr = torch.einsum("bmt,bhtc->bhmc", br, ur) - torch.einsum("bmt,bhtc->bhmc", bi, ui)
+        si = torch.einsum("bmt,bhtc->bhmc", br, ui) + torch.einsum("bmt,bhtc->bhmc", bi, ur)
+        mix = torch.softmax(self.mix, dim=-1)[:, :mt, None]  # (h, Mt, 1)
+        wp, wn = self.weights_pos[:, :mt, :mc], self.weights_neg[:, :mt, :mc]
+        wr, wi = (wp[..., 0] + wn[..., 0] * mix).to(real), (wp[..., 1] + wn[..., 1] * mix).to(real)
+        pr, pi = sr * wr - si * wi, sr * wi + si * wr
+        scale = lengths.to(real).clamp_min(1).view(b, 1, 1, 1)
+        zr = (
+            torch.einsum("bmt,bhmc->bhtc", br, pr) + torch.einsum("bmt,bhmc->bhtc", bi, pi)
+        ) / scale
+        zi = (
+            torch.einsum("bmt,bhmc->bhtc", br, pi) - torch.einsum("bmt,bhmc->bhtc", bi, pr)
+        ) / scale
+        # irfft(n=d) of modes 0..Mc-1 (the rest zero): DC and Nyquist once, the others twice
+        weight = torch.full((mc,), 2.0, device=u.device, dtype=real)
+        weight[0] = 1.0
+        if d % 2 == 0 and mc == d // 2 + 1:
+            weight[-1] = 1.0
+        out = (zr @ (weight[:, None] * cos.T) - zi @ (weight[:, None] * sin.T)) / d
+        return out.to(u.dtype)  # (B, h, N, d)
 
 
 # ------------------------------------------------------------------------------------------
@@ -107,7 +155,7 @@ def pool_and_interpolate(u: torch.Tensor, mask: torch.Tensor | None, factor: int
     if factor == 1:
         return u
     b, h, n, d = u.shape
-    cells = -(-n // factor)
+    cells = (n + factor - 1) // factor  # ceil; -(-n // f) exported to a wrong count in ONNX
     extra = cells * factor - n
     m = u.new_ones(b, n) if mask is None else mask.to(u.dtype)
     s = F.pad(u * m[:, None, :, None], (0, 0, 0, extra)).view(b, h, cells, factor, d).sum(3)

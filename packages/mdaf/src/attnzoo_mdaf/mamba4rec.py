@@ -17,6 +17,7 @@ from torch import nn
 from attnzoo.nn import MLP, FieldEmbeddings, bce_with_embedding_l2
 from attnzoo_mdaf.branches import MambaBranch, static_features, static_width
 from attnzoo_mdaf.config_seq import Mamba4RecConfig
+from attnzoo_mdaf.scan import export_blocker
 
 
 class Mamba4RecCTR(nn.Module):
@@ -43,6 +44,9 @@ class Mamba4RecCTR(nn.Module):
         self.mlp = MLP(
             width + self.branch.out_dim, config.hidden_units, dropout=config.head_dropout
         )
+
+    def onnx_export_blocker(self) -> str | None:
+        return export_blocker(self.config.impl, "impl")
 
     def forward(
         self,

@@ -30,6 +30,7 @@ from attnzoo.nn import FieldEmbeddings, bce_with_embedding_l2
 from attnzoo_mdaf.branches import BSTBranch, MambaBranch
 from attnzoo_mdaf.config import MDAFConfig
 from attnzoo_mdaf.dcnv3 import DCNv3Encoder, field_vectors, init_linears_fuxictr, n_fields, tri_bce
+from attnzoo_mdaf.scan import export_blocker
 
 #: what the loop's per-epoch gate statistics mean
 GATE_MEANING = "g = share of the static (DCNv3) branch in h = g*h_static + (1-g)*h_seq"
@@ -132,6 +133,11 @@ class MDAF(nn.Module):
         fields = field_vectors(self.embeddings, self.config, batch, self.branch.names)
         x_ecn, x_lcn = self.encoder(fields)
         return ((x_ecn + x_lcn) * 0.5).flatten(1)
+
+    def onnx_export_blocker(self) -> str | None:
+        if self.config.seq_branch != "mamba":
+            return None
+        return export_blocker(self.config.mamba_impl, "mamba_impl")
 
     def forward(
         self,

@@ -148,6 +148,21 @@ def _selective_scan_cuda(
 SCAN_IMPLS = ("auto", "chunked", "sequential", "cuda")
 
 
+def export_blocker(impl: str, field: str) -> str | None:
+    """Why a model whose scan is ``impl`` cannot go to ONNX (``None``: it can), for the model's
+    ``onnx_export_blocker``. The PyTorch forms trace: the history has a fixed length (the
+    processor pads to ``max_history``), so the exporter unrolls their loops to that many steps.
+    mamba-ssm's kernel is a compiled CUDA op that no exporter sees through."""
+    if impl != "cuda":
+        return None
+    return (
+        f"its selective scan is mamba-ssm's CUDA kernel ({field}='cuda'), a compiled op the ONNX "
+        f'exporter cannot trace. Set "{field}": "sequential" in the run\'s model/config.json (the '
+        "same scan in standard ops, tested equal to the kernel; the weights do not depend on it) "
+        "and export again."
+    )
+
+
 def selective_scan(
     x: torch.Tensor,
     delta: torch.Tensor,
