@@ -46,6 +46,7 @@ def test_trials_are_runs_and_the_best_is_chosen_on_validation(tiny_csv, tmp_path
     assert final["val"]["accuracy"] == result.best_value  # validation, never test
     lrs = {float(r["train.lr"]) for r in rows}
     assert len(lrs) == 3 and all(1e-3 <= lr <= 0.2 for lr in lrs)
+    assert float(rows[0]["train.lr"]) == 0.01  # trial 0 is the model's own recipe (tiny: 0.01)
     best = yaml.safe_load((tmp_path / "t" / "best.yaml").read_text())
     assert best["train"]["lr"] == pytest.approx(result.best_settings["train.lr"])
     assert "name" not in best and "out_dir" not in best  # re-running it makes a fresh run
@@ -129,6 +130,22 @@ def test_search_spaces_come_from_the_model_or_the_default_and_are_checked():
         parse_space({"train.batch_size": {"type": "categorical"}}, where="x")
     with pytest.raises(ConfigError, match="trials must be at least 1"):
         tune({"model": "tiny", "dataset": "x.csv"}, trials=0)
+
+
+def test_trial_0_takes_only_the_recipe_values_that_lie_in_the_space(tiny_csv):
+    from attnzoo.api import coerce_run_config, resolve_run_config
+    from attnzoo.tune.study import own_settings
+
+    resolved = resolve_run_config(coerce_run_config({"model": "tiny", "dataset": str(tiny_csv)}))
+    space = parse_space(
+        {
+            "train.lr": {"type": "float", "low": 1e-3, "high": 0.2, "log": True},  # has 0.01
+            "train.weight_decay": {"type": "float", "low": 0.05, "high": 0.1},  # not 0.01
+            "model.d_model": {"type": "categorical", "choices": [16, 32]},  # tiny: 16
+        },
+        where="x",
+    )
+    assert own_settings(resolved, space) == {"train.lr": 0.01, "model.d_model": 16}
 
 
 def test_a_declared_lr_range_moves_to_the_runs_lr_when_it_does_not_contain_it():

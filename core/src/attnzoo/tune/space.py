@@ -35,6 +35,13 @@ class Dim(BaseModel):
             raise ValueError("a log-scaled dimension needs low > 0")
         return self
 
+    def contains(self, value: Any) -> bool:
+        if self.type == "categorical":
+            return value in (self.choices or ())
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return bool(self.low <= value <= self.high)  # type: ignore[operator]
+
     def suggest(self, trial: Any, key: str) -> Any:
         if self.type == "categorical":
             return trial.suggest_categorical(key, list(self.choices or ()))

@@ -110,6 +110,8 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=_make_pruner(optuna, pruner),
     )
+    if not study.get_trials(deepcopy=False):  # a new study: its first trial is the recipe
+        study.enqueue_trial(own_settings(resolved, dims))
     _requeue_interrupted(optuna, study)
     say = echo or (lambda msg: None)
     while (done := _finished(optuna, study)) < trials:
@@ -117,6 +119,25 @@ def tune(
         say(f"trial {done + 1}/{trials} (#{trial.number}): " + _describe(trial, dims))
         _run_trial(optuna, study, trial, base, dims, folder, monitor, say)
     return _summarise(optuna, study, folder, monitor, direction)
+
+
+def own_settings(resolved: Any, dims: dict[str, Dim]) -> dict[str, Any]:
+    """The run's own values of the searched settings that lie in the space: trial 0 of a new
+    study, so a tuned model is never selected below its own recipe on validation."""
+    from attnzoo.api import build_config
+
+    sections = {
+        "train": resolved.train,
+        "data": resolved.data,
+        "model": build_config(resolved.model, **resolved.model_args),
+    }
+    values: dict[str, Any] = {}
+    for key, dim in dims.items():
+        section, _, name = key.partition(".")
+        value = getattr(sections.get(section), name, None) if "." not in name else None
+        if value is not None and dim.contains(value):
+            values[key] = value
+    return values
 
 
 def _check_folder(
