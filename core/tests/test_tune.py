@@ -61,6 +61,8 @@ def test_rerunning_continues_the_study_and_keeps_finished_trials(tiny_csv, tmp_p
     tune(base, trials=4, tune_dir=tmp_path / "t", space=LR_SPACE, pruner="none")
     rows = _rows(tmp_path / "t")
     assert len(rows) == 4 and rows[:2] == first
+    # the continued sampler draws new settings, not the first session's draws again
+    assert not {r["train.lr"] for r in rows[2:]} & {r["train.lr"] for r in first}
     with pytest.raises(RunFolderError, match="different search"):
         tune({**base, "model": "tiny.wide"}, trials=4, tune_dir=tmp_path / "t", space=LR_SPACE)
 

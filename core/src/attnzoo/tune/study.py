@@ -110,8 +110,11 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=_make_pruner(optuna, pruner),
     )
-    if not study.get_trials(deepcopy=False):  # a new study: its first trial is the recipe
+    known = len(study.get_trials(deepcopy=False))
+    if not known:  # a new study: its first trial is the recipe
         study.enqueue_trial(own_settings(resolved, dims))
+    # a resumed study's sampler must not replay the random draws of the first session
+    study.sampler = optuna.samplers.TPESampler(seed=seed + known)
     _requeue_interrupted(optuna, study)
     say = echo or (lambda msg: None)
     while (done := _finished(optuna, study)) < trials:
