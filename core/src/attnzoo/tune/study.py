@@ -102,19 +102,9 @@ def tune(
     atomic_write_text(
         folder / "tune.yaml", yaml.safe_dump({**spec, "direction": direction}, sort_keys=False)
     )
-    study = optuna.create_study(
-        study_name=STUDY,
-        storage=f"sqlite:///{(folder / 'study.db').resolve()}",
-        load_if_exists=True,
-        direction=direction,
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=_make_pruner(optuna, pruner),
-    )
-    known = len(study.get_trials(deepcopy=False))
-    if not known:  # a new study: its first trial is the recipe
+    study = _open_study(optuna, folder, direction, seed, pruner)
+    if not study.get_trials(deepcopy=False):  # a new study: its first trial is the recipe
         study.enqueue_trial(own_settings(resolved, dims))
-    # a resumed study's sampler must not replay the random draws of the first session
-    study.sampler = optuna.samplers.TPESampler(seed=seed + known)
     _requeue_interrupted(optuna, study)
     say = echo or (lambda msg: None)
     while (done := _finished(optuna, study)) < trials:
@@ -122,6 +112,21 @@ def tune(
         say(f"trial {done + 1}/{trials} (#{trial.number}): " + _describe(trial, dims))
         _run_trial(optuna, study, trial, base, dims, folder, monitor, say)
     return _summarise(optuna, study, folder, monitor, direction)
+
+
+def _open_study(optuna: Any, folder: Path, direction: str, seed: int, pruner: str) -> Any:
+    """The SQLite study of ``folder``, new or continued."""
+    study = optuna.create_study(
+        study_name=STUDY,
+        storage=f"sqlite:///{(folder / 'study.db').resolve()}",
+        load_if_exists=True,
+        direction=direction,
+        pruner=_make_pruner(optuna, pruner),
+    )
+    # seeded by the trials so far: a resumed study must not replay the first session's draws
+    known = len(study.get_trials(deepcopy=False))
+    study.sampler = optuna.samplers.TPESampler(seed=seed + known)
+    return study
 
 
 def own_settings(resolved: Any, dims: dict[str, Dim]) -> dict[str, Any]:
