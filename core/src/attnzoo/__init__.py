@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from attnzoo.hookspecs import hookimpl
 from attnzoo.registry import list_datasets, list_metrics, list_models, list_plugins, model_info
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 
 _LAZY = {
     "create_model": "attnzoo.api",
