@@ -11,48 +11,18 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import HERE, run_config
+from conftest import run_config
+from kill_script import kill_script
 
 import attnzoo
-
-SCRIPT = textwrap.dedent(
-    """
-    import os, sys, json
-    sys.path.insert(0, {here!r})
-    os.environ["ATTNZOO_LOAD_PLUGINS"] = ""
-    import attnzoo
-    from attnzoo import hookimpl
-    from attnzoo.plugins import get_host
-    import tinymodels
-
-    saves = []
-
-    class Killer:
-        @hookimpl
-        def on_checkpoint_saved(self, run, path):
-            if path.endswith("state"):
-                saves.append(path)
-                if len(saves) == {kill_after}:
-                    os._exit(137)  # like SIGKILL, on rank 0 (the only rank that fires hooks)
-
-    get_host().register(tinymodels, "tinyplugin", "tinyplugin")
-    get_host().register(Killer(), "killer")
-    result = attnzoo.train(json.loads({cfg!r}), resume={resume!r})
-    rank = os.environ["RANK"]
-    print("RESULT", rank, json.dumps(result["test"]), flush=True)
-    """
-)
 
 
 def _launch(cfg: dict, tmp_path: Path, *, kill_after: int = 0, resume: bool = False):
     script = tmp_path / "train_dp.py"
-    script.write_text(
-        SCRIPT.format(here=str(HERE), kill_after=kill_after, cfg=json.dumps(cfg), resume=resume)
-    )
+    script.write_text(kill_script(cfg, kill_after, resume=resume))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)

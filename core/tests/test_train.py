@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import HERE, run_config
+from kill_script import kill_script
 
 import attnzoo
 from attnzoo import hookimpl
@@ -101,33 +102,6 @@ def test_failure_fires_on_run_end(tiny_csv, tmp_path):
     assert ends and ends[0]["status"] == "failed" and "nope" in ends[0]["error"]
 
 
-KILL_SCRIPT = textwrap.dedent(
-    """
-    import os, sys, json
-    sys.path.insert(0, {here!r})
-    os.environ["ATTNZOO_LOAD_PLUGINS"] = ""
-    import attnzoo
-    from attnzoo import hookimpl
-    from attnzoo.plugins import get_host
-    import tinymodels
-
-    saves = []
-
-    class Killer:
-        @hookimpl
-        def on_checkpoint_saved(self, run, path):
-            if path.endswith("state"):
-                saves.append(path)
-                if len(saves) == {kill_after}:
-                    os._exit(137)  # like SIGKILL: no cleanup, no hooks
-
-    get_host().register(tinymodels, "tinyplugin", "tinyplugin")
-    get_host().register(Killer(), "killer")
-    attnzoo.train(json.loads({cfg!r}))
-    """
-)
-
-
 def test_resume_after_kill_matches_an_uninterrupted_run(tiny_csv, tmp_path):
     cfg = run_config(
         tiny_csv, tmp_path / "killed", epochs=3, save_every_steps=3, early_stopping_patience=None
@@ -135,7 +109,7 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tiny_csv, tmp_path):
     cfg["data"]["tokenizer"]["kind"] = "word"  # reproducible across processes (see build_tokenizer)
     # 72 training rows / batch 8 = 9 steps per epoch; saves at steps 3, 6, 9, end of epoch 1,
     # step 12: the 5th save is mid-epoch 2
-    script = KILL_SCRIPT.format(here=str(HERE), kill_after=5, cfg=json.dumps(cfg))
+    script = kill_script(cfg, kill_after=5)
     proc = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
